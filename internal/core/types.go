@@ -1,0 +1,233 @@
+package core
+
+import "time"
+
+// Role is a user's role. Operators stand above all teams; admins and members belong to a team.
+type Role string
+
+// Roles.
+const (
+	RoleOperator Role = "operator"
+	RoleAdmin    Role = "admin"
+	RoleMember   Role = "member"
+)
+
+// Team is an account. An individual account is a one-user team whose user is its admin.
+type Team struct {
+	Num        int64 // numeric database id (terraform uses it in /teams/:teamId)
+	ID         string
+	Name       string
+	Individual bool
+	Created    time.Time
+}
+
+// User is a person in a team.
+type User struct {
+	ID           string
+	TeamID       string
+	Email        string
+	FirstName    string
+	LastName     string
+	Role         Role
+	PasswordHash string // argon2id PHC string; empty means no password login
+	Created      time.Time
+}
+
+// IsAdmin reports whether u administers its team (operators administer their own team).
+func (u *User) IsAdmin() bool { return u.Role == RoleAdmin || u.Role == RoleOperator }
+
+// APIKey is a stored API key. The secret itself is never stored, only its SHA-256.
+type APIKey struct {
+	ID       string
+	UserID   string
+	Name     string
+	Prefix   string // first characters of the secret, for display
+	Hash     string // hex SHA-256 of the secret
+	Created  time.Time
+	LastUsed *time.Time
+	Revoked  *time.Time
+}
+
+// AccessToken is a login session token (the LoopBack-style access_token), stored hashed.
+type AccessToken struct {
+	Hash    string
+	UserID  string
+	Created time.Time
+	Expires time.Time
+}
+
+// Principal is an authenticated caller.
+type Principal struct {
+	User User
+	Team Team
+}
+
+// OS families decide which machine types a template may create (spec §2.2).
+const (
+	OSWindows = "windows"
+	OSLinux   = "linux"
+)
+
+// Template is a machine image.
+type Template struct {
+	ID        string
+	Name      string
+	Label     *string
+	OS        string
+	OSFamily  string // OSWindows or OSLinux
+	AgentType string
+	TeamID    *string // nil for public templates
+	UserID    *string
+	Region    *string
+	Image     string // qcow2 image path (qemu driver)
+	Kernel    string // direct-boot kernel (qemu driver)
+	Initrd    string
+	Created   time.Time
+}
+
+// Public reports whether t is a public (Paperspace-wide) template.
+func (t *Template) Public() bool { return t.TeamID == nil }
+
+// Network is a team's private network.
+type Network struct {
+	Num     int64 // numeric id (terraform, /teams/:id/getNetworks, DELETE /networks/:id)
+	ID      string
+	Name    string
+	TeamID  string
+	Region  string
+	CIDR    string // e.g. "10.64.21.0/24"
+	VLAN    int
+	Managed bool
+	Created time.Time
+}
+
+// Script is a startup script.
+type Script struct {
+	ID          string
+	OwnerType   string // "user" or "team"
+	OwnerID     string
+	TeamID      string
+	Name        string
+	Description *string
+	Text        string
+	Enabled     bool
+	RunOnce     bool
+	Created     time.Time
+}
+
+// ScriptRun is one machine a script is assigned to, with its last run.
+type ScriptRun struct {
+	MachineID string
+	LastRun   *time.Time
+}
+
+// Machine is a virtual machine as Hangar stores it.
+type Machine struct {
+	ID          string
+	InternalID  int64
+	Name        string
+	TeamID      string
+	UserID      string
+	Region      string
+	MachineType string
+	BillingType string
+	TemplateID  string
+	SizeGB      int
+
+	OS           *string
+	RAM          *int64
+	CPUs         int
+	GPU          *string
+	StorageTotal *int64
+	StorageUsed  *int64
+	AgentType    string
+
+	ShutdownTimeoutInHours *int
+	ShutdownTimeoutForces  bool
+	PerformAutoSnapshot    bool
+	AutoSnapshotFrequency  *string
+	AutoSnapshotSaveCount  *int
+	DynamicPublicIP        bool
+	IsManaged              bool
+	UpdatesPending         bool
+
+	NetworkID        *string // network handle; nil on the default network
+	PrivateIP        *string
+	PublicIP         *string
+	ScriptID         *string
+	LastRun          *time.Time
+	NotificationMail *string
+
+	TakeInitialSnapshot    bool
+	RestorePointSnapshotID *string
+	RestorePointFrequency  *string
+
+	State         State
+	HostID        string
+	HoldsCapacity bool // counted in its host's usage (every state but off)
+	Booted        bool // has reached ready at least once (runOnce scripts)
+
+	// Engine bookkeeping: the in-progress event the current transition will finish, when the
+	// current state was entered, and when the engine must next look at the machine (nil: idle).
+	OpEvent    string
+	PhaseSince time.Time
+	NextAt     *time.Time
+	Attempts   int
+
+	Created time.Time
+}
+
+// Event is an entry of a machine's history (spec §2.1).
+type Event struct {
+	Handle    string
+	MachineID string
+	Name      string
+	State     EventState
+	ErrorMsg  string
+	Created   time.Time
+	Modified  time.Time
+	Finished  *time.Time
+}
+
+// Host is a hypervisor host with finite capacity per machine type.
+type Host struct {
+	ID        string
+	Name      string
+	Region    string
+	Capacity  map[string]int // machine type -> slots
+	Available bool           // false: takes no new placements
+	Created   time.Time
+}
+
+// HostLoad is a host with its current usage per machine type.
+type HostLoad struct {
+	Host
+	Used map[string]int
+}
+
+// Free returns the free slots of machineType on h.
+func (h *HostLoad) Free(machineType string) int {
+	if !h.Available {
+		return 0
+	}
+	return h.Capacity[machineType] - h.Used[machineType]
+}
+
+// PublicIP is an address of the public pool. TeamID is set while the address is reserved to
+// a team (a static IP stays reserved after its machine is destroyed unless released).
+type PublicIP struct {
+	Address   string
+	TeamID    *string
+	MachineID *string
+	Dynamic   bool
+}
+
+// Idempotency records the first result of a create sent with an Idempotency-Key.
+type Idempotency struct {
+	UserID      string
+	Key         string
+	RequestHash string
+	MachineID   string
+	Response    []byte
+	Created     time.Time
+}

@@ -1,0 +1,174 @@
+// Package store declares the persistence contract of Hangar. Every backend (sqlite, later
+// postgres) implements Store and passes the conformance suite in storetest.
+//
+// Errors: methods return core errors — NotFound for a missing row, Conflict for a duplicate
+// key — and wrap anything else as Internal.
+package store
+
+import (
+	"context"
+	"time"
+
+	"hangar/internal/core"
+)
+
+// Store opens transactions.
+type Store interface {
+	// Read runs fn in a read-only transaction that sees one consistent snapshot.
+	Read(ctx context.Context, fn func(Tx) error) error
+	// Write runs fn in a read-write transaction: all of fn's writes commit together, or none
+	// if fn returns an error. Writes are serialisable. Implementations may commit the
+	// transactions of concurrent callers together (group commit), so fn must not act outside
+	// tx except through values it returns or captures, and may be retried.
+	Write(ctx context.Context, fn func(Tx) error) error
+	// Close releases the store.
+	Close() error
+}
+
+// Tx is one transaction.
+type Tx interface {
+	// CreateTeam inserts t and sets t.Num. Conflict if the id exists.
+	CreateTeam(t *core.Team) error
+	// GetTeam returns the team with handle id. NotFound.
+	GetTeam(id string) (core.Team, error)
+	// GetTeamByNum returns the team with numeric id num. NotFound.
+	GetTeamByNum(num int64) (core.Team, error)
+	// ListTeams returns every team ordered by Num.
+	ListTeams() ([]core.Team, error)
+
+	// CreateUser inserts u. Conflict if the id or the email (case-insensitive) exists.
+	CreateUser(u *core.User) error
+	// GetUser returns a user by id. NotFound.
+	GetUser(id string) (core.User, error)
+	// GetUserByEmail returns a user by email, case-insensitively. NotFound.
+	GetUserByEmail(email string) (core.User, error)
+	// ListUsers returns the users of a team ("" = all) ordered by creation, then id.
+	ListUsers(teamID string) ([]core.User, error)
+	// UpdateUser writes every field of u. NotFound.
+	UpdateUser(u *core.User) error
+
+	// CreateAPIKey inserts k. Conflict if the id or hash exists.
+	CreateAPIKey(k *core.APIKey) error
+	// GetAPIKeyByHash returns the key with the given hash, revoked or not. NotFound.
+	GetAPIKeyByHash(hash string) (core.APIKey, error)
+	// GetAPIKey returns a key by id. NotFound.
+	GetAPIKey(id string) (core.APIKey, error)
+	// ListAPIKeys returns a user's keys ("" = all users) ordered by creation, then id.
+	ListAPIKeys(userID string) ([]core.APIKey, error)
+	// UpdateAPIKey writes LastUsed and Revoked. NotFound.
+	UpdateAPIKey(k *core.APIKey) error
+
+	// CreateAccessToken inserts a login token. Conflict if its hash exists.
+	CreateAccessToken(t *core.AccessToken) error
+	// GetAccessToken returns a token by hash. NotFound.
+	GetAccessToken(hash string) (core.AccessToken, error)
+
+	// CreateTemplate inserts t. Conflict if the id exists.
+	CreateTemplate(t *core.Template) error
+	// GetTemplate returns a template by id. NotFound.
+	GetTemplate(id string) (core.Template, error)
+	// ListTemplates returns the public templates and those of teamID ("" = every template),
+	// ordered by creation, then id.
+	ListTemplates(teamID string) ([]core.Template, error)
+	// DeleteTemplate removes a template. NotFound.
+	DeleteTemplate(id string) error
+
+	// CreateNetwork inserts n and sets n.Num. Conflict if the id exists.
+	CreateNetwork(n *core.Network) error
+	// GetNetwork returns a live network by handle. NotFound.
+	GetNetwork(id string) (core.Network, error)
+	// GetNetworkByNum returns a live network by numeric id. NotFound.
+	GetNetworkByNum(num int64) (core.Network, error)
+	// ListNetworks returns the live networks of a team ("" = all) ordered by Num.
+	ListNetworks(teamID string) ([]core.Network, error)
+	// DeleteNetwork removes a network. NotFound.
+	DeleteNetwork(id string) error
+	// CountNetworkMachines returns how many live machines use a network.
+	CountNetworkMachines(networkID string) (int, error)
+
+	// CreateScript inserts s. Conflict if the id exists, or if the owner already has a script
+	// with the same name.
+	CreateScript(s *core.Script) error
+	// GetScript returns a script (with its text) by id. NotFound.
+	GetScript(id string) (core.Script, error)
+	// ListScripts returns the scripts of a team ordered by creation, then id.
+	ListScripts(teamID string) ([]core.Script, error)
+	// DeleteScript removes a script and detaches it from every machine. NotFound.
+	DeleteScript(id string) error
+	// ListScriptRuns returns the live machines whose scriptId is scriptID, with their last run.
+	ListScriptRuns(scriptID string) ([]core.ScriptRun, error)
+
+	// CreateMachine inserts m and sets m.InternalID. Conflict if the id exists.
+	CreateMachine(m *core.Machine) error
+	// GetMachine returns a live machine. NotFound (also for destroyed machines).
+	GetMachine(id string) (core.Machine, error)
+	// UpdateMachine writes every field of a live machine. NotFound.
+	UpdateMachine(m *core.Machine) error
+	// DeleteMachine marks a machine destroyed at the given time; it disappears from
+	// GetMachine and ListMachines, and its access grants and private IPs are removed. NotFound.
+	DeleteMachine(id string, at time.Time) error
+	// ListMachines returns the live machines matching q.
+	ListMachines(q core.MachineQuery) ([]core.Machine, error)
+
+	// SetAccess grants (on) or revokes a user's access to a machine; idempotent.
+	SetAccess(machineID, userID string, on bool) error
+	// HasAccess reports whether a user was granted access to a machine.
+	HasAccess(machineID, userID string) (bool, error)
+
+	// CreateEvent inserts e. Conflict if the handle exists.
+	CreateEvent(e *core.Event) error
+	// GetEvent returns an event by handle. NotFound.
+	GetEvent(handle string) (core.Event, error)
+	// UpdateEvent writes State, ErrorMsg, Modified and Finished. NotFound.
+	UpdateEvent(e *core.Event) error
+	// ListEvents returns a machine's newest events first, at most limit (0: all).
+	ListEvents(machineID string, limit int) ([]core.Event, error)
+
+	// CreateHost inserts h. Conflict if the id or name exists.
+	CreateHost(h *core.Host) error
+	// GetHost returns a host with its usage. NotFound.
+	GetHost(id string) (core.HostLoad, error)
+	// UpdateHost writes Name, Region, Capacity and Available. NotFound.
+	UpdateHost(h *core.Host) error
+	// DeleteHost removes a host. NotFound; Conflict while machines hold capacity on it.
+	DeleteHost(id string) error
+	// ListHosts returns the hosts of a region ("" = all) with their usage, ordered by name.
+	// In a write transaction the rows are locked against concurrent placements.
+	ListHosts(region string) ([]core.HostLoad, error)
+	// AddHostUsage adds delta to the slots of machineType used on a host.
+	AddHostUsage(hostID, machineType string, delta int) error
+
+	// InsertPrivateIP records addr as taken in scope by machineID. Conflict if taken.
+	InsertPrivateIP(scope, addr, machineID string) error
+	// ListPrivateIPs returns the taken addresses of a scope.
+	ListPrivateIPs(scope string) ([]string, error)
+	// DeletePrivateIPs frees every private address of a machine.
+	DeletePrivateIPs(machineID string) error
+
+	// InsertPublicIP records a public address. Conflict if it exists.
+	InsertPublicIP(ip *core.PublicIP) error
+	// GetPublicIP returns a recorded public address. NotFound.
+	GetPublicIP(addr string) (core.PublicIP, error)
+	// UpdatePublicIP writes TeamID, MachineID and Dynamic. NotFound.
+	UpdatePublicIP(ip *core.PublicIP) error
+	// DeletePublicIP forgets an address, returning it to the free pool. NotFound.
+	DeletePublicIP(addr string) error
+	// ListPublicIPs returns the recorded addresses reserved to a team ("" = all) by address.
+	ListPublicIPs(teamID string) ([]core.PublicIP, error)
+
+	// GetIdempotency returns the record of a user's Idempotency-Key. NotFound.
+	GetIdempotency(userID, key string) (core.Idempotency, error)
+	// CreateIdempotency inserts a record. Conflict if (user, key) exists.
+	CreateIdempotency(r *core.Idempotency) error
+
+	// ClaimDue leases up to limit live machines whose NextAt is at or before now and whose
+	// lease is free or expired, to owner until leaseUntil, and returns their ids ordered by
+	// NextAt.
+	ClaimDue(now time.Time, owner string, leaseUntil time.Time, limit int) ([]string, error)
+	// ReleaseLease clears a machine's lease if owner holds it.
+	ReleaseLease(machineID, owner string) error
+	// ResetLeases clears every lease (single-replica start-up after a crash).
+	ResetLeases() error
+	// NextDue returns the earliest NextAt of a live machine, or nil.
+	NextDue() (*time.Time, error)
+}
