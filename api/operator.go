@@ -1,0 +1,161 @@
+package api
+
+// This file holds the wire types of the Hangar operator API (/hangar/v1/…), the API behind
+// `hangar admin`. Dates are strings in the Paperspace format "2006-01-02T15:04:05.000Z".
+
+// OperatorPrefix is the path prefix of every operator API route.
+const OperatorPrefix = "/hangar/v1"
+
+// Team is an account as the operator API shows it.
+type Team struct {
+	ID         string `json:"id"`
+	Num        int64  `json:"num"`
+	Name       string `json:"name"`
+	Individual bool   `json:"individual"`
+	DtCreated  string `json:"dtCreated"`
+}
+
+// CreateTeamRequest is the body of POST /hangar/v1/teams.
+type CreateTeamRequest struct {
+	Name       string `json:"name"`
+	Individual bool   `json:"individual"`
+}
+
+// User is a person in a team. Role is "admin", "member" or "operator".
+type User struct {
+	ID        string `json:"id"`
+	Email     string `json:"email"`
+	FirstName string `json:"firstname"`
+	LastName  string `json:"lastname"`
+	TeamID    string `json:"teamId"`
+	Role      string `json:"role"`
+	DtCreated string `json:"dtCreated"`
+}
+
+// CreateUserRequest is the body of POST /hangar/v1/users. Team is a team handle or numeric id;
+// Admin makes the user an admin of the team instead of a member.
+type CreateUserRequest struct {
+	Team      string `json:"team"`
+	Email     string `json:"email"`
+	Password  string `json:"password"`
+	FirstName string `json:"firstName"`
+	LastName  string `json:"lastName"`
+	Admin     bool   `json:"admin"`
+}
+
+// APIKey is a stored API key. Key, the secret, is set only in the response that creates it.
+type APIKey struct {
+	ID        string  `json:"id"`
+	UserID    string  `json:"userId"`
+	Name      string  `json:"name"`
+	Prefix    string  `json:"prefix"`
+	DtCreated string  `json:"dtCreated"`
+	LastUsed  *string `json:"lastUsed"`
+	Revoked   *string `json:"revoked"`
+	Key       string  `json:"key,omitempty"`
+}
+
+// CreateKeyRequest is the body of POST /hangar/v1/keys. User is a user handle; an empty Name
+// lets the server choose one.
+type CreateKeyRequest struct {
+	User string `json:"user"`
+	Name string `json:"name,omitempty"`
+}
+
+// Template is a machine image. TeamID is nil for public templates; Image, Kernel and Initrd
+// are paths on the server host (qemu driver).
+type Template struct {
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Label     *string `json:"label"`
+	OS        string  `json:"os"`
+	OSFamily  string  `json:"osFamily"`
+	AgentType string  `json:"agentType"`
+	TeamID    *string `json:"teamId"`
+	Region    *string `json:"region"`
+	Image     string  `json:"image"`
+	Kernel    string  `json:"kernel"`
+	Initrd    string  `json:"initrd"`
+	DtCreated string  `json:"dtCreated"`
+}
+
+// CreateTemplateRequest is the body of POST /hangar/v1/templates. Empty optional fields are
+// omitted; an empty Team makes a public template. Image excludes Kernel and Initrd, which go
+// together; all three are absolute paths on the server host.
+type CreateTemplateRequest struct {
+	Name      string `json:"name"`
+	OS        string `json:"os"`
+	AgentType string `json:"agentType,omitempty"`
+	Region    string `json:"region,omitempty"`
+	Team      string `json:"team,omitempty"`
+	Label     string `json:"label,omitempty"`
+	Image     string `json:"image,omitempty"`
+	Kernel    string `json:"kernel,omitempty"`
+	Initrd    string `json:"initrd,omitempty"`
+}
+
+// Network is a team's private network.
+type Network struct {
+	ID        string `json:"id"`
+	Num       int64  `json:"num"`
+	Name      string `json:"name"`
+	TeamID    string `json:"teamId"`
+	Region    string `json:"region"`
+	CIDR      string `json:"cidr"`
+	Network   string `json:"network"`
+	Netmask   string `json:"netmask"`
+	VLANID    int    `json:"vlanId"`
+	DtCreated string `json:"dtCreated"`
+}
+
+// CreateNetworkRequest is the body of POST /hangar/v1/networks. Team is a team handle or
+// numeric id; CIDR is e.g. "10.64.21.0/24".
+type CreateNetworkRequest struct {
+	Team   string `json:"team"`
+	Name   string `json:"name"`
+	Region string `json:"region"`
+	CIDR   string `json:"cidr"`
+}
+
+// Host is a hypervisor host with its capacity and current usage per machine type.
+type Host struct {
+	ID        string         `json:"id"`
+	Name      string         `json:"name"`
+	Region    string         `json:"region"`
+	Available bool           `json:"available"`
+	Capacity  map[string]int `json:"capacity"`
+	Used      map[string]int `json:"used"`
+	DtCreated string         `json:"dtCreated"`
+}
+
+// CreateHostRequest is the body of POST /hangar/v1/hosts. A nil Available means available.
+type CreateHostRequest struct {
+	Name      string         `json:"name"`
+	Region    string         `json:"region"`
+	Capacity  map[string]int `json:"capacity"`
+	Available *bool          `json:"available,omitempty"`
+}
+
+// UpdateHostRequest is the body of POST /hangar/v1/hosts/{id}. Nil fields are left unchanged;
+// a non-nil Capacity replaces the whole capacity map.
+type UpdateHostRequest struct {
+	Name      *string        `json:"name,omitempty"`
+	Capacity  map[string]int `json:"capacity,omitempty"`
+	Available *bool          `json:"available,omitempty"`
+}
+
+// Fault is a pending injected failure of the sim driver: the next Remaining operations of
+// kind Action fail with Message.
+type Fault struct {
+	Action    string `json:"action"`
+	Remaining int    `json:"remaining"`
+	Message   string `json:"message"`
+}
+
+// AddFaultRequest is the body of POST /hangar/v1/sim/faults. Action is "create", "start",
+// "stop" or "restart"; the next Count such operations fail.
+type AddFaultRequest struct {
+	Action  string `json:"action"`
+	Count   int    `json:"count"`
+	Message string `json:"message,omitempty"`
+}

@@ -1,0 +1,106 @@
+package client
+
+import (
+	"context"
+	"net/http"
+
+	"hangar/api"
+)
+
+// ListTeams returns every team.
+func (c *Client) ListTeams(ctx context.Context) ([]api.Team, error) {
+	return list[api.Team](ctx, c, "/teams", nil)
+}
+
+// CreateTeam creates a team.
+func (c *Client) CreateTeam(ctx context.Context, req api.CreateTeamRequest) (*api.Team, error) {
+	return post[api.Team](ctx, c, "/teams", req)
+}
+
+// ListUsers returns the users of team (a handle or numeric id), or of every team when team is
+// empty.
+func (c *Client) ListUsers(ctx context.Context, team string) ([]api.User, error) {
+	return list[api.User](ctx, c, "/users", filter("team", team))
+}
+
+// CreateUser creates a user in a team.
+func (c *Client) CreateUser(ctx context.Context, req api.CreateUserRequest) (*api.User, error) {
+	return post[api.User](ctx, c, "/users", req)
+}
+
+// ListKeys returns the API keys of user (a handle), or of every user when user is empty.
+// Secrets are never included.
+func (c *Client) ListKeys(ctx context.Context, user string) ([]api.APIKey, error) {
+	return list[api.APIKey](ctx, c, "/keys", filter("user", user))
+}
+
+// CreateKey creates an API key; the reply's Key holds the secret, shown only this once.
+func (c *Client) CreateKey(ctx context.Context, req api.CreateKeyRequest) (*api.APIKey, error) {
+	return post[api.APIKey](ctx, c, "/keys", req)
+}
+
+// RevokeKey revokes the API key id and returns it.
+func (c *Client) RevokeKey(ctx context.Context, id string) (*api.APIKey, error) {
+	return post[api.APIKey](ctx, c, item("/keys", id)+"/revoke", nil)
+}
+
+// ListTemplates returns the templates of team plus the public ones, or every template when
+// team is empty.
+func (c *Client) ListTemplates(ctx context.Context, team string) ([]api.Template, error) {
+	return list[api.Template](ctx, c, "/templates", filter("team", team))
+}
+
+// CreateTemplate creates a template.
+func (c *Client) CreateTemplate(ctx context.Context, req api.CreateTemplateRequest) (*api.Template, error) {
+	return post[api.Template](ctx, c, "/templates", req)
+}
+
+// DeleteTemplate deletes the template id.
+func (c *Client) DeleteTemplate(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, item("/templates", id), nil, nil, nil)
+}
+
+// ListNetworks returns the private networks of team, or of every team when team is empty.
+func (c *Client) ListNetworks(ctx context.Context, team string) ([]api.Network, error) {
+	return list[api.Network](ctx, c, "/networks", filter("team", team))
+}
+
+// CreateNetwork creates a private network.
+func (c *Client) CreateNetwork(ctx context.Context, req api.CreateNetworkRequest) (*api.Network, error) {
+	return post[api.Network](ctx, c, "/networks", req)
+}
+
+// DeleteNetwork deletes the private network id.
+func (c *Client) DeleteNetwork(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, item("/networks", id), nil, nil, nil)
+}
+
+// ListHosts returns the hosts of region, or every host when region is empty.
+func (c *Client) ListHosts(ctx context.Context, region string) ([]api.Host, error) {
+	return list[api.Host](ctx, c, "/hosts", filter("region", region))
+}
+
+// CreateHost registers a host with its capacity.
+func (c *Client) CreateHost(ctx context.Context, req api.CreateHostRequest) (*api.Host, error) {
+	return post[api.Host](ctx, c, "/hosts", req)
+}
+
+// UpdateHost changes the set fields of host id and returns it.
+func (c *Client) UpdateHost(ctx context.Context, id string, req api.UpdateHostRequest) (*api.Host, error) {
+	return post[api.Host](ctx, c, item("/hosts", id), req)
+}
+
+// DeleteHost deletes the host id.
+func (c *Client) DeleteHost(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, item("/hosts", id), nil, nil, nil)
+}
+
+// ListFaults returns the pending sim faults.
+func (c *Client) ListFaults(ctx context.Context) ([]api.Fault, error) {
+	return list[api.Fault](ctx, c, "/sim/faults", nil)
+}
+
+// AddFault makes the next req.Count operations of kind req.Action fail.
+func (c *Client) AddFault(ctx context.Context, req api.AddFaultRequest) (*api.Fault, error) {
+	return post[api.Fault](ctx, c, "/sim/faults", req)
+}

@@ -1,0 +1,57 @@
+// Command hangar is the Hangar machine cloud: `hangar serve` runs the control plane with the
+// Paperspace Core API, `hangar admin …` manages it through the operator API.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+
+	"hangar/internal/cli"
+)
+
+// root is the command line.
+type root struct {
+	Serve ServeCmd  `cmd:"" help:"Run the Hangar control plane (Paperspace Core API on --listen)."`
+	Admin cli.Admin `cmd:"" help:"Manage teams, users, keys, templates, networks and hosts through the operator API."`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run parses args and runs the chosen command; it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var r root
+	exit := -1
+	parser, err := kong.New(&r, kong.Name("hangar"),
+		kong.Description("Hangar: a self-hosted machine cloud that speaks the Paperspace Core API."),
+		kong.UsageOnError(), kong.Writers(stdout, stderr),
+		kong.Exit(func(c int) { exit = c }),
+		kong.Bind(&cli.Globals{Ctx: ctx, Stdout: stdout, Stderr: stderr}))
+	if err != nil {
+		fmt.Fprintln(stderr, "hangar:", err)
+		return 2
+	}
+	kctx, err := parser.Parse(args)
+	if exit >= 0 { // --help
+		return exit
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "hangar:", err)
+		return 2
+	}
+	if err := kctx.Run(); err != nil {
+		cli.PrintError(stderr, err)
+		return cli.ExitCode(err)
+	}
+	return 0
+}

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"hangar/api"
+	"hangar/internal/cli"
+	"hangar/internal/core"
+	"hangar/internal/engine"
+	"hangar/internal/httpapi"
+	"hangar/internal/hypervisor/sim"
+	"hangar/internal/lifecycle"
+	"hangar/internal/service"
+	"hangar/internal/store/sqlite"
+)
+
+// ServeCmd is `hangar serve`.
+type ServeCmd struct {
+	Listen   string `default:"127.0.0.1:3102" env:"HANGAR_LISTEN" help:"Address to serve the API on."`
+	Data     string `default:"./hangar-data" env:"HANGAR_DATA" help:"Data directory (SQLite database, operator.key)."`
+	Driver   string `default:"sim" enum:"sim" env:"HANGAR_DRIVER" help:"Hypervisor driver: sim (simulated hosts)."`
+	Database string `env:"HANGAR_DATABASE" help:"Database: a SQLite file path (default <data>/hangar.db)."`
+	Sync     string `default:"full" enum:"normal,full" env:"HANGAR_SQLITE_SYNC" help:"SQLite synchronous mode: full survives power loss, normal only process crashes."`
+
+	SimTimeScale       float64       `default:"1.0" env:"HANGAR_SIM_TIME_SCALE" help:"Multiply the simulated state durations (provisioning 40s, starting 25s, serviceready 6s, stopping 30s, restarting 40s)."`
+	SimServiceReadyMin time.Duration `name:"sim-serviceready-min" default:"6s" env:"HANGAR_SIM_SERVICEREADY_MIN" help:"Shortest serviceready dwell, so clients polling every 5s observe it."`
+	NoDefaultFleet     bool          `env:"HANGAR_NO_DEFAULT_FLEET" help:"Do not create the default simulated hosts on first start."`
+
+	Catalog       string        `env:"HANGAR_CATALOG" type:"path" help:"JSON file with machine-type specs and rates to add to the built-in catalog."`
+	PublicIPPool  string        `name:"public-ip-pool" default:"198.18.0.0/15" env:"HANGAR_PUBLIC_IP_POOL" help:"Prefix public IP addresses are assigned from."`
+	PrivateRange  string        `default:"10.128.0.0/12" env:"HANGAR_PRIVATE_RANGE" help:"Private range of machines created without a network."`
+	ShutdownHours int           `default:"168" env:"HANGAR_DEFAULT_SHUTDOWN_HOURS" help:"Default shutdownTimeoutInHours of new machines."`
+	TokenTTL      time.Duration `default:"336h" env:"HANGAR_TOKEN_TTL" help:"Lifetime of login access tokens."`
+	MaxBody       int64         `default:"1048576" env:"HANGAR_MAX_BODY" help:"Largest request body in bytes."`
+	Workers       int           `default:"8" env:"HANGAR_ENGINE_WORKERS" help:"Machines the engine advances at once."`
+	LogLevel      string        `default:"info" enum:"debug,info,warn,error" env:"HANGAR_LOG_LEVEL" help:"Log level."`
+}
+
+// Run runs the server until the context given to kong is cancelled (SIGINT/SIGTERM).
+func (c *ServeCmd) Run(g *cli.Globals) error {
+	srv, err := c.start(g.Ctx, g.Stdout, g.Stderr)
+	if err != nil {
+		return err
+	}
+	return srv.wait()
+}
+
+// server is a running hangar serve.
+type server struct {
+	addr   string
+	http   *http.Server
+	db     *sqlite.DB
+	eng    *engine.Engine
+	cancel context.CancelFunc
+	done   chan error
+	log    *slog.Logger
+	once   sync.Once
+}
+
+// start opens the store, bootstraps, and starts the engine and the HTTP server. It returns once
+// the listener is bound.
+func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server, error) {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.LogLevel))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cat := core.DefaultCatalog()
+	if c.Catalog != "" {
+		b, err := os.ReadFile(c.Catalog)
+		if err != nil {
+			return nil, fmt.Errorf("catalog: %w", err)
+		}
+		if err := cat.Apply(b); err != nil {
+			return nil, err
+		}
+	}
+	pool, err := netip.ParsePrefix(c.PublicIPPool)
+	if err != nil {
+		return nil, fmt.Errorf("--public-ip-pool: %w", err)
+	}
+	private, err := netip.ParsePrefix(c.PrivateRange)
+	if err != nil {
+		return nil, fmt.Errorf("--private-range: %w", err)
+	}
+	if c.SimTimeScale < 0 {
+		return nil, errors.New("--sim-time-scale cannot be negative")
+	}
+	if err := os.MkdirAll(c.Data, 0o700); err != nil {
+		return nil, err
+	}
+	dbPath := c.Database
+	if dbPath == "" {
+		dbPath = filepath.Join(c.Data, "hangar.db")
+	}
+	if strings.Contains(dbPath, "://") && !strings.HasPrefix(dbPath, "file:") {
+		return nil, fmt.Errorf("--database %q: only SQLite files are supported by this build", dbPath)
+	}
+	db, err := sqlite.Open(ctx, dbPath, sqlite.Options{Synchronous: c.Sync})
+	if err != nil {
+		return nil, err
+	}
+	drv := sim.New(sim.DefaultTimings().Scaled(c.SimTimeScale, c.SimServiceReadyMin), cat)
+	env := &lifecycle.Env{Clock: core.SystemClock{}, PublicPool: pool, DefaultNet: private, Expect: drv.Expect}
+	svc := service.New(db, service.Config{Catalog: cat, Env: env, Logger: log, TokenTTL: c.TokenTTL,
+		DefaultShutdownHours: c.ShutdownHours})
+	eng := engine.New(engine.Config{Store: db, Driver: drv, Env: env, Logger: log, Workers: c.Workers, ResetLeases: true})
+	svc.Wake, svc.Destroyed = eng.Wake, eng.Destroyed
+	if err := c.bootstrap(ctx, svc, stdout); err != nil {
+		db.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Faults: simFaults{drv}, MaxBody: c.MaxBody, Driver: drv.Name()})
+	hs := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s := &server{addr: ln.Addr().String(), http: hs, db: db, eng: eng, cancel: cancel, done: make(chan error, 2), log: log}
+	go func() { s.done <- eng.Run(runCtx) }()
+	go func() {
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			s.done <- err
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		s.stop()
+	}()
+	log.Info("hangar serving", "addr", s.addr, "data", c.Data, "driver", drv.Name(), "sim_time_scale", c.SimTimeScale)
+	return s, nil
+}
+
+// bootstrap creates the operator on first start and writes its key to <data>/operator.key.
+func (c *ServeCmd) bootstrap(ctx context.Context, svc *service.Service, stdout io.Writer) error {
+	keyPath := filepath.Join(c.Data, "operator.key")
+	secret, err := svc.Bootstrap(ctx, !c.NoDefaultFleet)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if secret == "" {
+		return nil
+	}
+	if err := os.WriteFile(keyPath, []byte(secret+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write operator key: %w", err)
+	}
+	fmt.Fprintf(stdout, "Created the operator account. Its API key (also in %s, shown only this once):\n%s\n", keyPath, secret)
+	return nil
+}
+
+// stop shuts down gracefully: stop accepting, finish requests, stop the engine, close the store.
+func (s *server) stop() {
+	s.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		err := s.http.Shutdown(ctx)
+		s.cancel()
+		s.done <- err
+	})
+}
+
+// wait blocks until the server has stopped and the store is closed.
+func (s *server) wait() error {
+	err := <-s.done
+	if err != nil {
+		s.stop()
+	}
+	s.eng.Wait()
+	cerr := s.db.Close()
+	s.log.Info("hangar stopped")
+	return errors.Join(err, cerr)
+}
+
+// simFaults adapts the sim driver to the operator API's fault injection.
+type simFaults struct{ d *sim.Driver }
+
+func (f simFaults) InjectFault(action string, count int, message string) (api.Fault, error) {
+	switch action {
+	case "create", "start", "stop", "restart":
+	default:
+		return api.Fault{}, core.Errorf(core.Invalid, "action must be create, start, stop or restart")
+	}
+	if count < 1 || count > 1_000_000 {
+		return api.Fault{}, core.Errorf(core.Invalid, "count must be between 1 and 1000000")
+	}
+	got := f.d.InjectFault(sim.Fault{Action: action, Remaining: count, Message: message})
+	return api.Fault{Action: got.Action, Remaining: got.Remaining, Message: got.Message}, nil
+}
+
+func (f simFaults) Faults() []api.Fault {
+	out := []api.Fault{}
+	for _, x := range f.d.Faults() {
+		out = append(out, api.Fault{Action: x.Action, Remaining: x.Remaining, Message: x.Message})
+	}
+	return out
+}

@@ -1,0 +1,167 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"hangar/client"
+)
+
+// DefaultURL is the operator API address used when neither --url nor HANGAR_URL is set.
+const DefaultURL = "http://127.0.0.1:3102"
+
+// KeyFile is the name of the operator key file that `hangar serve` writes into its data
+// directory.
+const KeyFile = "operator.key"
+
+// Globals is what main binds for every command (kong.Bind(&cli.Globals{…})). Nil fields take
+// defaults: context.Background(), os.Stdout, os.Stderr and an HTTP client with a timeout.
+type Globals struct {
+	Ctx        context.Context
+	Stdout     io.Writer
+	Stderr     io.Writer
+	HTTPClient *http.Client
+}
+
+// Admin is the `hangar admin` command: its flags are shared by every subcommand.
+type Admin struct {
+	URL    string `name:"url" env:"HANGAR_URL" default:"http://127.0.0.1:3102" placeholder:"URL" help:"Base URL of the Hangar server (default: ${default})."`
+	APIKey string `name:"api-key" env:"HANGAR_API_KEY" placeholder:"KEY" help:"Operator API key (default: the contents of <data>/operator.key)."`
+	Data   string `name:"data" env:"HANGAR_DATA" default:"./hangar-data" placeholder:"DIR" help:"Data directory of a local server, only used to find operator.key when no API key is given (default: ${default})."`
+	Output string `name:"output" short:"o" env:"HANGAR_OUTPUT" enum:"text,json" default:"text" help:"Output format: text or json (exactly one JSON document on stdout)."`
+
+	Teams     TeamsCmd     `cmd:"" help:"List and create teams."`
+	Users     UsersCmd     `cmd:"" help:"List and create users."`
+	Keys      KeysCmd      `cmd:"" help:"List, create and revoke API keys."`
+	Templates TemplatesCmd `cmd:"" help:"List, create and delete machine templates."`
+	Networks  NetworksCmd  `cmd:"" help:"List, create and delete private networks."`
+	Hosts     HostsCmd     `cmd:"" help:"List, create, update and delete hosts and their capacity."`
+	Sim       SimCmd       `cmd:"" help:"Control the simulated hypervisor."`
+}
+
+// session is what one command run needs: a context, a client and where to print.
+type session struct {
+	ctx  context.Context
+	api  *client.Client
+	out  io.Writer
+	json bool
+}
+
+// session builds the client from a's flags and g.
+func (a *Admin) session(g *Globals) (*session, error) {
+	if g == nil {
+		g = &Globals{}
+	}
+	key, err := a.apiKey()
+	if err != nil {
+		return nil, err
+	}
+	s := &session{ctx: g.Ctx, out: g.Stdout, json: a.Output == "json"}
+	if s.ctx == nil {
+		s.ctx = context.Background()
+	}
+	if s.out == nil {
+		s.out = os.Stdout
+	}
+	hc := g.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 2 * time.Minute}
+	}
+	url := a.URL
+	if url == "" {
+		url = DefaultURL
+	}
+	s.api = client.New(url, key, hc)
+	return s, nil
+}
+
+// apiKey returns --api-key / HANGAR_API_KEY, or else the contents of <data>/operator.key.
+func (a *Admin) apiKey() (string, error) {
+	if a.APIKey != "" {
+		return a.APIKey, nil
+	}
+	data := a.Data
+	if data == "" {
+		data = "./hangar-data"
+	}
+	path := filepath.Join(data, KeyFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("no API key: pass --api-key, set HANGAR_API_KEY, or point --data/HANGAR_DATA at the server's data directory (%s does not exist)", path)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read API key: %w", err)
+	}
+	key := strings.TrimSpace(string(b))
+	if key == "" {
+		return "", fmt.Errorf("read API key: %s is empty", path)
+	}
+	return key, nil
+}
+
+// emit prints v as one JSON document with -o json, else calls text.
+func (s *session) emit(v any, text func(w io.Writer)) error {
+	if s.json {
+		enc := json.NewEncoder(s.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	text(s.out)
+	return nil
+}
+
+// table prints a header and rows through a tabwriter, with -o json printing v instead.
+func (s *session) table(v any, header string, rows func(w io.Writer)) error {
+	return s.emit(v, func(out io.Writer) {
+		w := tabwriter.NewWriter(out, 0, 8, 2, ' ', 0)
+		fmt.Fprintln(w, header)
+		rows(w)
+		_ = w.Flush()
+	})
+}
+
+// deleted prints the result of a delete.
+func (s *session) deleted(kind, id string) error {
+	return s.emit(struct {
+		Deleted string `json:"deleted"`
+	}{id}, func(w io.Writer) { fmt.Fprintf(w, "deleted %s %s\n", kind, id) })
+}
+
+// orDash returns *p, or "-" when p is nil or empty.
+func orDash(p *string) string {
+	if p == nil || *p == "" {
+		return "-"
+	}
+	return *p
+}
+
+// PrintError prints err to w as "hangar: <message>"; API errors read
+// "hangar: <message> (HTTP <status>)". A nil err prints nothing.
+func PrintError(w io.Writer, err error) {
+	if err != nil {
+		fmt.Fprintf(w, "hangar: %v\n", err)
+	}
+}
+
+// ExitCode returns the process exit status for err: 0 for nil, the error's own code when it
+// has an ExitCode() int method (kong parse errors), else 1.
+func ExitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var coder interface{ ExitCode() int }
+	if errors.As(err, &coder) {
+		return coder.ExitCode()
+	}
+	return 1
+}

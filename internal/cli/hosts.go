@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"hangar/api"
+)
+
+// HostsCmd is `hangar admin hosts`.
+type HostsCmd struct {
+	List   HostsListCmd   `cmd:"" help:"List hosts with their capacity and usage."`
+	Create HostsCreateCmd `cmd:"" help:"Register a host with its capacity per machine type."`
+	Update HostsUpdateCmd `cmd:"" help:"Rename a host, replace its capacity or toggle its availability."`
+	Delete HostsDeleteCmd `cmd:"" help:"Delete a host."`
+}
+
+// HostsListCmd is `hangar admin hosts list`.
+type HostsListCmd struct {
+	Region string `placeholder:"REGION" help:"Only hosts of this region."`
+}
+
+// Run lists hosts.
+func (c *HostsListCmd) Run(g *Globals, a *Admin) error {
+	s, err := a.session(g)
+	if err != nil {
+		return err
+	}
+	hs, err := s.api.ListHosts(s.ctx, c.Region)
+	if err != nil {
+		return err
+	}
+	return s.table(hs, "ID\tNAME\tREGION\tAVAILABLE\tUSED/CAPACITY", func(w io.Writer) {
+		for _, h := range hs {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%t\t%s\n", h.ID, h.Name, h.Region, h.Available, usage(h))
+		}
+	})
+}
+
+// usage renders a host's load as "C1=0/50 P4000=1/4", sorted by machine type.
+func usage(h api.Host) string {
+	types := make([]string, 0, len(h.Capacity))
+	for t := range h.Capacity {
+		types = append(types, t)
+	}
+	for t := range h.Used {
+		if _, ok := h.Capacity[t]; !ok {
+			types = append(types, t)
+		}
+	}
+	slices.Sort(types)
+	parts := make([]string, len(types))
+	for i, t := range types {
+		parts[i] = fmt.Sprintf("%s=%d/%d", t, h.Used[t], h.Capacity[t])
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
+}
+
+// HostsCreateCmd is `hangar admin hosts create`.
+type HostsCreateCmd struct {
+	Name        string         `required:"" placeholder:"NAME" help:"Host name."`
+	Region      string         `required:"" placeholder:"REGION" help:"Region, e.g. \"East Coast (NY2)\"."`
+	Capacity    map[string]int `required:"" placeholder:"TYPE=N" help:"Slots per machine type; repeat the flag (--capacity P4000=4 --capacity C1=50)."`
+	Unavailable bool           `help:"Register the host without taking new placements."`
+}
+
+// Run registers a host.
+func (c *HostsCreateCmd) Run(g *Globals, a *Admin) error {
+	s, err := a.session(g)
+	if err != nil {
+		return err
+	}
+	req := api.CreateHostRequest{Name: c.Name, Region: c.Region, Capacity: c.Capacity}
+	if c.Unavailable {
+		no := false
+		req.Available = &no
+	}
+	h, err := s.api.CreateHost(s.ctx, req)
+	if err != nil {
+		return err
+	}
+	return s.emit(h, func(w io.Writer) { fmt.Fprintf(w, "created host %s (%s: %s)\n", h.ID, h.Name, usage(*h)) })
+}
+
+// HostsUpdateCmd is `hangar admin hosts update`.
+type HostsUpdateCmd struct {
+	ID        string         `arg:"" name:"id" help:"Host id."`
+	Name      *string        `placeholder:"NAME" help:"New host name."`
+	Capacity  map[string]int `placeholder:"TYPE=N" help:"New capacity, replacing the whole map; repeat the flag."`
+	Available *bool          `help:"Whether the host takes new placements (--available=true|false)."`
+}
+
+// Run updates a host.
+func (c *HostsUpdateCmd) Run(g *Globals, a *Admin) error {
+	s, err := a.session(g)
+	if err != nil {
+		return err
+	}
+	req := api.UpdateHostRequest{Name: c.Name, Available: c.Available}
+	if len(c.Capacity) > 0 {
+		req.Capacity = c.Capacity
+	}
+	h, err := s.api.UpdateHost(s.ctx, c.ID, req)
+	if err != nil {
+		return err
+	}
+	return s.emit(h, func(w io.Writer) {
+		fmt.Fprintf(w, "updated host %s (%s, available=%t: %s)\n", h.ID, h.Name, h.Available, usage(*h))
+	})
+}
+
+// HostsDeleteCmd is `hangar admin hosts delete`.
+type HostsDeleteCmd struct {
+	ID string `arg:"" name:"id" help:"Host id."`
+}
+
+// Run deletes a host.
+func (c *HostsDeleteCmd) Run(g *Globals, a *Admin) error {
+	s, err := a.session(g)
+	if err != nil {
+		return err
+	}
+	if err := s.api.DeleteHost(s.ctx, c.ID); err != nil {
+		return err
+	}
+	return s.deleted("host", c.ID)
+}

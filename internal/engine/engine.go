@@ -1,0 +1,250 @@
+// Package engine drives machines through their transitional states in the background.
+//
+// The durable state is the machine row itself: its state, when it entered it (PhaseSince),
+// the in-progress event (OpEvent) and when the engine must look at it next (NextAt). The loop
+// claims due machines with a lease, asks the driver to advance each one, and commits the
+// outcome only if the machine is still in the state it was claimed in (a user call in between
+// wins). Because every step is idempotent and every outcome is one transaction, a crash at any
+// point leaves work that the next start simply picks up again: nothing is lost or done twice.
+//
+//	user call ──tx──► machine{state, since, nextAt} ◄──claim── loop ──► workers
+//	                                                                      │ driver.Advance
+//	                                   commit if unchanged ◄──────────────┘
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"hangar/internal/core"
+	"hangar/internal/hypervisor"
+	"hangar/internal/lifecycle"
+	"hangar/internal/store"
+)
+
+// Config configures an Engine.
+type Config struct {
+	Store  store.Store
+	Driver hypervisor.Driver
+	Env    *lifecycle.Env
+	Logger *slog.Logger
+	// Workers is how many machines are advanced at once (default 8).
+	Workers int
+	// Lease is how long a claim lasts before another worker may take the machine over
+	// (default 30 s).
+	Lease time.Duration
+	// ResetLeases clears stale leases on start; right only when this is the sole replica.
+	ResetLeases bool
+	// PollInterval bounds how long the loop sleeps without a wake-up (default 1 s).
+	PollInterval time.Duration
+}
+
+// Engine advances machines.
+type Engine struct {
+	cfg   Config
+	st    store.Store
+	drv   hypervisor.Driver
+	env   *lifecycle.Env
+	log   *slog.Logger
+	owner string
+	wake  chan struct{}
+	wg    sync.WaitGroup
+}
+
+// New returns an Engine.
+func New(cfg Config) *Engine {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	host, _ := os.Hostname()
+	return &Engine{cfg: cfg, st: cfg.Store, drv: cfg.Driver, env: cfg.Env, log: cfg.Logger,
+		owner: host + ":" + strconv.Itoa(os.Getpid()) + ":" + core.NewID("", 6), wake: make(chan struct{}, 1)}
+}
+
+// Wake tells the loop that new work may be due now.
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// claimBatch is how many machines one claim takes at most.
+const claimBatch = 64
+
+// Run advances machines until ctx is cancelled, then waits for the steps in progress.
+func (e *Engine) Run(ctx context.Context) error {
+	if e.cfg.ResetLeases {
+		if err := e.st.Write(ctx, func(tx store.Tx) error { return tx.ResetLeases() }); err != nil {
+			return err
+		}
+	}
+	jobs := make(chan string, claimBatch)
+	for range e.cfg.Workers {
+		e.wg.Go(func() {
+			for id := range jobs {
+				e.step(context.WithoutCancel(ctx), id)
+			}
+		})
+	}
+	defer func() {
+		close(jobs)
+		e.wg.Wait()
+	}()
+	for {
+		n, err := e.claim(ctx, jobs)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			e.log.Error("engine: claim failed", "err", err)
+		}
+		if n == claimBatch {
+			continue
+		}
+		if !e.sleep(ctx) {
+			return nil
+		}
+	}
+}
+
+func (e *Engine) claim(ctx context.Context, jobs chan<- string) (int, error) {
+	now := e.env.Clock.Now()
+	var ids []string
+	err := e.st.Write(ctx, func(tx store.Tx) (err error) {
+		ids, err = tx.ClaimDue(now, e.owner, now.Add(e.cfg.Lease), claimBatch)
+		return err
+	})
+	for _, id := range ids {
+		select {
+		case jobs <- id:
+		case <-ctx.Done():
+			return len(ids), nil
+		}
+	}
+	return len(ids), err
+}
+
+// sleep waits until the next machine is due, a wake-up, or the poll interval; false when ctx
+// is done.
+func (e *Engine) sleep(ctx context.Context) bool {
+	wait := e.cfg.PollInterval
+	var next *time.Time
+	if err := e.st.Read(ctx, func(tx store.Tx) (err error) { next, err = tx.NextDue(); return }); err == nil && next != nil {
+		// Machines being worked on are still due; wake soon to catch their follow-ups.
+		wait = min(wait, max(next.Sub(e.env.Clock.Now()), 20*time.Millisecond))
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-e.wake:
+	case <-t.C:
+	}
+	return true
+}
+
+// step advances one claimed machine by one driver call and commits the outcome.
+func (e *Engine) step(ctx context.Context, id string) {
+	var m core.Machine
+	var tmpl core.Template
+	err := e.st.Read(ctx, func(tx store.Tx) error {
+		var err error
+		if m, err = tx.GetMachine(id); err != nil {
+			return err
+		}
+		tmpl, err = tx.GetTemplate(m.TemplateID)
+		if core.IsNotFound(err) { // deleted template: the machine keeps what it has
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		if !core.IsNotFound(err) {
+			e.log.Error("engine: load machine", "machine", id, "err", err)
+		}
+		e.release(ctx, id)
+		return
+	}
+	now := e.env.Clock.Now()
+	if m.NextAt == nil || m.NextAt.After(now) {
+		e.release(ctx, id)
+		return
+	}
+	res, derr := e.drv.Advance(ctx, hypervisor.Request{Machine: m, Template: tmpl, Attempt: m.Attempts, Since: m.PhaseSince, Now: now})
+	err = e.st.Write(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetMachine(id)
+		if err != nil {
+			return err
+		}
+		if cur.State != m.State || !cur.PhaseSince.Equal(m.PhaseSince) {
+			return tx.ReleaseLease(id, e.owner) // a user call moved it meanwhile
+		}
+		switch {
+		case hypervisor.IsPermanent(derr):
+			err = e.fail(tx, &cur, derr.Error())
+		case derr != nil:
+			cur.Attempts++
+			at := e.env.Clock.Now().Add(backoff(cur.Attempts))
+			cur.NextAt = &at
+		case !res.Done:
+			cur.Attempts++
+			at := e.env.Clock.Now().Add(max(res.RetryAfter, 10*time.Millisecond))
+			cur.NextAt = &at
+		default:
+			err = e.complete(tx, &cur, res)
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.UpdateMachine(&cur); err != nil {
+			return err
+		}
+		return tx.ReleaseLease(id, e.owner)
+	})
+	if derr != nil && !hypervisor.IsPermanent(derr) {
+		e.log.Warn("engine: driver step failed, will retry", "machine", id, "state", m.State, "err", derr)
+	}
+	if err != nil && !core.IsNotFound(err) && !errors.Is(err, context.Canceled) {
+		e.log.Error("engine: commit step", "machine", id, "err", err)
+	}
+	e.Wake()
+}
+
+func (e *Engine) release(ctx context.Context, id string) {
+	_ = e.st.Write(ctx, func(tx store.Tx) error { return tx.ReleaseLease(id, e.owner) })
+}
+
+func backoff(attempt int) time.Duration {
+	d := 100 * time.Millisecond << min(attempt, 9)
+	return min(d, 30*time.Second)
+}
+
+// Destroyed frees what the driver holds for a destroyed machine, in the background.
+func (e *Engine) Destroyed(m core.Machine) {
+	e.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := e.drv.Destroy(ctx, m); err != nil {
+			e.log.Error("engine: driver destroy", "machine", m.ID, "err", err)
+		}
+	})
+}
+
+// Wait waits for background work started by Destroyed.
+func (e *Engine) Wait() { e.wg.Wait() }

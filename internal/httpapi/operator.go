@@ -1,0 +1,300 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"hangar/api"
+	"hangar/internal/core"
+	"hangar/internal/service"
+)
+
+// decode fills dst (an operator request struct) from the JSON body parameters.
+func (p *params) decode(dst any) error {
+	m := map[string]any{}
+	for k, pm := range p.vals {
+		if pm.src == fromJSON {
+			m[k] = pm.v
+		}
+	}
+	b, _ := json.Marshal(m)
+	if err := json.Unmarshal(b, dst); err != nil {
+		var te *json.UnmarshalTypeError
+		if ok := asTypeErr(err, &te); ok {
+			return core.Errorf(core.Invalid, "%s has the wrong type", te.Field)
+		}
+		return core.Errorf(core.Invalid, "invalid request body")
+	}
+	return nil
+}
+
+func asTypeErr(err error, te **json.UnmarshalTypeError) bool {
+	t, ok := err.(*json.UnmarshalTypeError)
+	if ok {
+		*te = t
+	}
+	return ok
+}
+
+func (p *params) query(name string) string {
+	if pm, ok := p.vals[name]; ok && pm.src == fromQuery {
+		s, _ := pm.v.(string)
+		return s
+	}
+	return ""
+}
+
+func (p *params) pathID(name string) string {
+	s, _ := p.vals[name].v.(string)
+	return s
+}
+
+func toTeam(t core.Team) api.Team {
+	return api.Team{ID: t.ID, Num: t.Num, Name: t.Name, Individual: t.Individual, DtCreated: fmtTime(t.Created)}
+}
+
+func toOpUser(u core.User) api.User {
+	return api.User{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, TeamID: u.TeamID,
+		Role: string(u.Role), DtCreated: fmtTime(u.Created)}
+}
+
+func toKey(k core.APIKey) api.APIKey {
+	return api.APIKey{ID: k.ID, UserID: k.UserID, Name: k.Name, Prefix: k.Prefix, DtCreated: fmtTime(k.Created),
+		LastUsed: fmtTimePtr(k.LastUsed), Revoked: fmtTimePtr(k.Revoked)}
+}
+
+func toOpTemplate(t core.Template) api.Template {
+	return api.Template{ID: t.ID, Name: t.Name, Label: t.Label, OS: t.OS, OSFamily: t.OSFamily, AgentType: t.AgentType,
+		TeamID: t.TeamID, Region: t.Region, Image: t.Image, Kernel: t.Kernel, Initrd: t.Initrd, DtCreated: fmtTime(t.Created)}
+}
+
+func toOpNetwork(n core.Network) api.Network {
+	addr, mask := networkAddr(n.CIDR)
+	return api.Network{ID: n.ID, Num: n.Num, Name: n.Name, TeamID: n.TeamID, Region: n.Region, CIDR: n.CIDR,
+		Network: addr, Netmask: mask, VLANID: n.VLAN, DtCreated: fmtTime(n.Created)}
+}
+
+func toHost(h core.HostLoad) api.Host {
+	used := map[string]int{}
+	for k, v := range h.Used {
+		if v != 0 {
+			used[k] = v
+		}
+	}
+	capacity := h.Capacity
+	if capacity == nil {
+		capacity = map[string]int{}
+	}
+	return api.Host{ID: h.ID, Name: h.Name, Region: h.Region, Available: h.Available, Capacity: capacity,
+		Used: used, DtCreated: fmtTime(h.Created)}
+}
+
+func mapAll[T, U any](in []T, f func(T) U) []U {
+	out := make([]U, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out
+}
+
+func (s *Server) opListTeams(c *call) (reply, error) {
+	ts, err := s.svc.ListTeams(c.ctx(), c.pr)
+	return okList(mapAll(ts, toTeam), err)
+}
+
+func okList[T any](v []T, err error) (reply, error) {
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(v)
+}
+
+func (s *Server) opCreateTeam(c *call) (reply, error) {
+	var req api.CreateTeamRequest
+	if err := c.p.decode(&req); err != nil {
+		return reply{}, err
+	}
+	t, err := s.svc.CreateTeam(c.ctx(), c.pr, req.Name, req.Individual)
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(toTeam(t))
+}
+
+func (s *Server) opListUsers(c *call) (reply, error) {
+	us, err := s.svc.AdminListUsers(c.ctx(), c.pr, c.p.query("team"))
+	return okList(mapAll(us, toOpUser), err)
+}
+
+func (s *Server) opCreateUser(c *call) (reply, error) {
+	var req api.CreateUserRequest
+	if err := c.p.decode(&req); err != nil {
+		return reply{}, err
+	}
+	u, err := s.svc.CreateUser(c.ctx(), c.pr, service.NewUser{Team: req.Team, Email: req.Email, Password: req.Password,
+		FirstName: req.FirstName, LastName: req.LastName, Admin: req.Admin})
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(toOpUser(u))
+}
+
+func (s *Server) opListKeys(c *call) (reply, error) {
+	ks, err := s.svc.ListKeys(c.ctx(), c.pr, c.p.query("user"))
+	return okList(mapAll(ks, toKey), err)
+}
+
+func (s *Server) opCreateKey(c *call) (reply, error) {
+	var req api.CreateKeyRequest
+	if err := c.p.decode(&req); err != nil {
+		return reply{}, err
+	}
+	nk, err := s.svc.CreateKey(c.ctx(), c.pr, strings.TrimSpace(req.User), req.Name)
+	if err != nil {
+		return reply{}, err
+	}
+	out := toKey(nk.Key)
+	out.Key = nk.Secret
+	return ok(out)
+}
+
+func (s *Server) opRevokeKey(c *call) (reply, error) {
+	k, err := s.svc.RevokeKey(c.ctx(), c.pr, c.p.pathID("id"))
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(toKey(k))
+}
+
+func (s *Server) opListTemplates(c *call) (reply, error) {
+	ts, err := s.svc.AdminListTemplates(c.ctx(), c.pr, c.p.query("team"))
+	return okList(mapAll(ts, toOpTemplate), err)
+}
+
+func (s *Server) opCreateTemplate(c *call) (reply, error) {
+	var req api.CreateTemplateRequest
+	if err := c.p.decode(&req); err != nil {
+		return reply{}, err
+	}
+	t, err := s.svc.CreateTemplate(c.ctx(), c.pr, service.NewTemplate{Name: req.Name, Label: req.Label, OS: req.OS,
+		AgentType: req.AgentType, Region: req.Region, Team: req.Team, Image: req.Image, Kernel: req.Kernel, Initrd: req.Initrd})
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(toOpTemplate(t))
+}
+
+func (s *Server) opDeleteTemplate(c *call) (reply, error) {
+	if err := s.svc.DeleteTemplate(c.ctx(), c.pr, c.p.pathID("id")); err != nil {
+		return reply{}, err
+	}
+	return noContent()
+}
+
+func (s *Server) opListNetworks(c *call) (reply, error) {
+	ns, err := s.svc.AdminListNetworks(c.ctx(), c.pr, c.p.query("team"))
+	return okList(mapAll(ns, toOpNetwork), err)
+}
+
+func (s *Server) opCreateNetwork(c *call) (reply, error) {
+	var req api.CreateNetworkRequest
+	if err := c.p.decode(&req); err != nil {
+		return reply{}, err
+	}
+	n, err := s.svc.CreateNetwork(c.ctx(), c.pr, service.NewNetwork{Team: req.Team, Name: req.Name, Region: req.Region, CIDR: req.CIDR})
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(toOpNetwork(n))
+}
+
+func (s *Server) opDeleteNetwork(c *call) (reply, error) {
+	if err := s.svc.DeleteNetwork(c.ctx(), c.pr, c.p.pathID("id")); err != nil {
+		return reply{}, err
+	}
+	return noContent()
+}
+
+func (s *Server) opListHosts(c *call) (reply, error) {
+	hs, err := s.svc.ListHosts(c.ctx(), c.pr, c.p.query("region"))
+	return okList(mapAll(hs, toHost), err)
+}
+
+func (s *Server) opCreateHost(c *call) (reply, error) {
+	var req api.CreateHostRequest
+	if err := c.p.decode(&req); err != nil {
+		return reply{}, err
+	}
+	h, err := s.svc.CreateHost(c.ctx(), c.pr, service.HostSpec{Name: &req.Name, Region: &req.Region,
+		Capacity: req.Capacity, Available: req.Available})
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(toHost(h))
+}
+
+func (s *Server) opUpdateHost(c *call) (reply, error) {
+	var req api.UpdateHostRequest
+	if err := c.p.decode(&req); err != nil {
+		return reply{}, err
+	}
+	h, err := s.svc.UpdateHost(c.ctx(), c.pr, c.p.pathID("id"), service.HostSpec{Name: req.Name,
+		Capacity: req.Capacity, Available: req.Available})
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(toHost(h))
+}
+
+func (s *Server) opDeleteHost(c *call) (reply, error) {
+	if err := s.svc.DeleteHost(c.ctx(), c.pr, c.p.pathID("id")); err != nil {
+		return reply{}, err
+	}
+	return noContent()
+}
+
+func (s *Server) noFaults() error {
+	return core.Errorf(core.NotFound, "fault injection needs --driver sim (this server runs %s)", s.cfg.Driver)
+}
+
+func (s *Server) opListFaults(*call) (reply, error) {
+	if s.cfg.Faults == nil {
+		return reply{}, s.noFaults()
+	}
+	return ok(s.cfg.Faults.Faults())
+}
+
+func (s *Server) opAddFault(c *call) (reply, error) {
+	if s.cfg.Faults == nil {
+		return reply{}, s.noFaults()
+	}
+	var req api.AddFaultRequest
+	if err := c.p.decode(&req); err != nil {
+		return reply{}, err
+	}
+	f, err := s.cfg.Faults.InjectFault(req.Action, req.Count, req.Message)
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(f)
+}
+
+func (s *Server) operatorRoutes() []Route {
+	r := func(method, path string, h handlerFunc) Route {
+		return Route{Method: method, Pattern: api.OperatorPrefix + path, Auth: AuthOperator, handler: h}
+	}
+	get, post, del := http.MethodGet, http.MethodPost, http.MethodDelete
+	return []Route{
+		r(get, "/teams", s.opListTeams), r(post, "/teams", s.opCreateTeam),
+		r(get, "/users", s.opListUsers), r(post, "/users", s.opCreateUser),
+		r(get, "/keys", s.opListKeys), r(post, "/keys", s.opCreateKey), r(post, "/keys/{id}/revoke", s.opRevokeKey),
+		r(get, "/templates", s.opListTemplates), r(post, "/templates", s.opCreateTemplate),
+		r(del, "/templates/{id}", s.opDeleteTemplate),
+		r(get, "/networks", s.opListNetworks), r(post, "/networks", s.opCreateNetwork),
+		r(del, "/networks/{id}", s.opDeleteNetwork),
+		r(get, "/hosts", s.opListHosts), r(post, "/hosts", s.opCreateHost), r(post, "/hosts/{id}", s.opUpdateHost),
+		r(del, "/hosts/{id}", s.opDeleteHost),
+		r(get, "/sim/faults", s.opListFaults), r(post, "/sim/faults", s.opAddFault),
+	}
+}

@@ -1,0 +1,285 @@
+// Package httpapi serves the Paperspace Core API and the Hangar operator API over HTTP. It
+// authenticates, decodes parameters leniently (spec §1.3), converts between wire and domain
+// types and renders every error in the Paperspace shape; the rules live in service.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"hangar/api"
+	"hangar/internal/core"
+	"hangar/internal/service"
+)
+
+// Faults injects simulated failures (the sim driver); nil when the driver has none.
+type Faults interface {
+	InjectFault(action string, count int, message string) (api.Fault, error)
+	Faults() []api.Fault
+}
+
+// Config configures a Server.
+type Config struct {
+	Service *service.Service
+	Logger  *slog.Logger
+	Faults  Faults
+	// MaxBody caps request bodies (default 1 MiB); MaxUpload caps script uploads (default 1 MiB).
+	MaxBody   int64
+	MaxUpload int64
+	// MaxListLimit caps the limit of list routes (default 10000).
+	MaxListLimit int
+	// Driver names the hypervisor driver, for the operator API.
+	Driver string
+}
+
+// Server is the HTTP API.
+type Server struct {
+	svc    *service.Service
+	log    *slog.Logger
+	cfg    Config
+	routes []Route
+	mux    *http.ServeMux
+}
+
+// Route is one served route: its method, its pattern and who may call it.
+type Route struct {
+	Method  string
+	Pattern string
+	Auth    Auth
+	handler handlerFunc
+}
+
+// Auth says what a route requires of its caller.
+type Auth int
+
+// Auth levels.
+const (
+	AuthNone     Auth = iota // anonymous
+	AuthUser                 // any valid key or token
+	AuthOperator             // the operator role
+)
+
+// call is what a handler gets: the request, its parameters and the caller.
+type call struct {
+	r  *http.Request
+	p  *params
+	pr core.Principal
+}
+
+func (c *call) ctx() context.Context { return c.r.Context() }
+
+// reply is a handler's result: a status and a body (nil with 204).
+type reply struct {
+	status int
+	body   any
+}
+
+type handlerFunc func(c *call) (reply, error)
+
+func ok(body any) (reply, error) { return reply{status: http.StatusOK, body: body}, nil }
+
+func noContent() (reply, error) { return reply{status: http.StatusNoContent}, nil }
+
+// New returns a Server.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = 1 << 20
+	}
+	if cfg.MaxListLimit <= 0 {
+		cfg.MaxListLimit = 10000
+	}
+	s := &Server{svc: cfg.Service, log: cfg.Logger, cfg: cfg, mux: http.NewServeMux()}
+	s.routes = append(s.paperspaceRoutes(), s.operatorRoutes()...)
+	byPattern := map[string]map[string]Route{}
+	var order []string
+	for _, rt := range s.routes {
+		if byPattern[rt.Pattern] == nil {
+			byPattern[rt.Pattern] = map[string]Route{}
+			order = append(order, rt.Pattern)
+		}
+		byPattern[rt.Pattern][rt.Method] = rt
+	}
+	for _, pat := range order {
+		methods := byPattern[pat]
+		s.mux.HandleFunc(pat, func(w http.ResponseWriter, r *http.Request) {
+			rt, ok := methods[r.Method]
+			if !ok && r.Method == http.MethodHead {
+				rt, ok = methods[http.MethodGet]
+			}
+			if !ok {
+				s.writeError(w, r, core.Errorf(core.NotFound, "Cannot %s %s", r.Method, r.URL.Path))
+				return
+			}
+			s.serve(w, r, rt)
+		})
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, core.Errorf(core.NotFound, "Cannot %s %s", r.Method, r.URL.Path))
+	})
+	return s
+}
+
+// Routes lists every served route.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
+// ServeHTTP normalises the path (duplicate and trailing slashes, spec §1.1) without a
+// redirect, recovers panics, and dispatches.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
+			s.writeError(w, r, core.Errorf(core.Internal, "panic"))
+		}
+	}()
+	r.URL.Path = normalizePath(r.URL.Path)
+	r.URL.RawPath = ""
+	s.mux.ServeHTTP(w, r)
+}
+
+func normalizePath(p string) string {
+	if strings.Contains(p, "//") {
+		var b strings.Builder
+		prev := byte(0)
+		for i := 0; i < len(p); i++ {
+			if p[i] == '/' && prev == '/' {
+				continue
+			}
+			prev = p[i]
+			b.WriteByte(p[i])
+		}
+		p = b.String()
+	}
+	if len(p) > 1 && strings.HasSuffix(p, "/") {
+		p = strings.TrimRight(p, "/")
+		if p == "" {
+			p = "/"
+		}
+	}
+	if p == "" {
+		p = "/"
+	}
+	return p
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt Route) {
+	limit := s.cfg.MaxBody
+	if rt.Pattern == "/scripts/createScript" {
+		limit = s.cfg.MaxUpload
+	}
+	p, err := parseParams(r, limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c := &call{r: r, p: p}
+	for _, name := range pathNames(rt.Pattern) {
+		p.setPath(name, r.PathValue(name))
+	}
+	if rt.Auth != AuthNone {
+		if c.pr, err = s.authenticate(r, p); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if rt.Auth == AuthOperator && c.pr.User.Role != core.RoleOperator {
+			s.writeError(w, r, core.Errorf(core.Forbidden, "This operation requires the Hangar operator role"))
+			return
+		}
+	}
+	res, err := rt.handler(c)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, res.status, res.body)
+}
+
+func pathNames(pattern string) []string {
+	var out []string
+	for _, seg := range strings.Split(pattern, "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			out = append(out, strings.TrimSuffix(seg[1:len(seg)-1], "..."))
+		}
+	}
+	return out
+}
+
+// authenticate resolves the x-api-key header, then the access_token query parameter
+// (spec §1.2).
+func (s *Server) authenticate(r *http.Request, p *params) (core.Principal, error) {
+	if key := strings.TrimSpace(r.Header.Get("x-api-key")); key != "" {
+		return s.svc.Authenticate(r.Context(), key)
+	}
+	if tok := r.URL.Query().Get("access_token"); tok != "" {
+		return s.svc.AuthenticateToken(r.Context(), tok)
+	}
+	if tok, _, _ := p.str("access_token"); tok != "" {
+		return s.svc.AuthenticateToken(r.Context(), tok)
+	}
+	return core.Principal{}, core.Errorf(core.Unauthorized, "Authentication required: send an x-api-key header or an access_token")
+}
+
+// statusOf is the one map from error codes to HTTP statuses (spec §1.6).
+func statusOf(code core.Code) int {
+	switch code {
+	case core.Invalid, core.Conflict, core.Unavailable:
+		return http.StatusBadRequest
+	case core.NotFound:
+		return http.StatusNotFound
+	case core.Unauthorized:
+		return http.StatusUnauthorized
+	case core.Forbidden:
+		return http.StatusForbidden
+	case core.TooLarge:
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := core.ErrorCode(err)
+	status := statusOf(code)
+	if status == http.StatusInternalServerError {
+		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, status, api.ErrorBody{Error: api.ErrorDetail{Name: "Error", Message: core.ErrorMessage(err), Status: status}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	h := w.Header()
+	if status == http.StatusNoContent {
+		w.WriteHeader(status)
+		return
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":{"name":"Error","message":"Internal server error","status":500}}`)
+	}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// fmtTime renders a time on the wire.
+func fmtTime(t time.Time) string { return core.FormatTime(t) }
+
+func fmtTimePtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := core.FormatTime(*t)
+	return &s
+}

@@ -1,0 +1,79 @@
+// Package hypervisor declares the contract between Hangar's engine and the drivers that run
+// machines: sim (simulated hosts) and, later, qemu (real virtual machines).
+//
+// The engine drives a machine through its transitional states one step at a time. For each
+// step it calls Advance with the machine in that state; the driver does (idempotently) what
+// the state needs and answers whether the state is complete. Drivers keep no state the engine
+// depends on, so a restarted engine simply calls Advance again.
+package hypervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"hangar/internal/core"
+)
+
+// Driver runs machines.
+type Driver interface {
+	// Name is the driver's name as given to --driver.
+	Name() string
+	// Expect returns how long a machine typically stays in transitional state s; the engine
+	// first looks at a machine that long after it entered s.
+	Expect(s core.State) time.Duration
+	// Advance works on a machine in a transitional state (provisioning, starting, serviceready,
+	// stopping, restarting). It is idempotent. It returns Done when the state is complete, or
+	// RetryAfter. A *Error with Permanent set fails the operation; other errors are retried.
+	Advance(ctx context.Context, req Request) (Result, error)
+	// Destroy removes everything the driver holds for a machine. Idempotent.
+	Destroy(ctx context.Context, m core.Machine) error
+}
+
+// Request is one step of work on a machine.
+type Request struct {
+	Machine  core.Machine // Machine.State is the state to complete
+	Template core.Template
+	Attempt  int       // 0 on the first call for this state
+	Since    time.Time // when the machine entered the state
+	Now      time.Time
+}
+
+// Facts are what a driver learnt about a machine while completing a state; nil fields are
+// unknown and left as they are.
+type Facts struct {
+	OS           *string
+	CPUs         int
+	RAM          *int64
+	GPU          *string
+	StorageTotal *int64
+	StorageUsed  *int64
+}
+
+// Result is the answer of Advance.
+type Result struct {
+	Done       bool
+	RetryAfter time.Duration
+	Facts      Facts
+}
+
+// Error is a driver failure.
+type Error struct {
+	Permanent bool
+	Message   string // shown to users as the event's errorMsg
+}
+
+// Error implements error.
+func (e *Error) Error() string { return e.Message }
+
+// Permanentf returns a permanent *Error.
+func Permanentf(format string, args ...any) error {
+	return &Error{Permanent: true, Message: fmt.Sprintf(format, args...)}
+}
+
+// IsPermanent reports whether err is a permanent driver error.
+func IsPermanent(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Permanent
+}

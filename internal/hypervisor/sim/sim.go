@@ -1,0 +1,176 @@
+// Package sim is the simulated hypervisor: machines go through Paperspace's states with
+// realistic timings (spec §3.4, scaled) and no real work. Faults can be injected for tests.
+package sim
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"hangar/internal/core"
+	"hangar/internal/hypervisor"
+)
+
+// Timings are the durations of the transitional states.
+type Timings struct {
+	Provisioning time.Duration
+	Starting     time.Duration
+	ServiceReady time.Duration
+	Stopping     time.Duration
+	Restarting   time.Duration
+}
+
+// DefaultTimings are spec §3.4's recommended durations.
+func DefaultTimings() Timings {
+	return Timings{Provisioning: 40 * time.Second, Starting: 25 * time.Second,
+		ServiceReady: 6 * time.Second, Stopping: 30 * time.Second, Restarting: 40 * time.Second}
+}
+
+// Scaled returns t with every duration multiplied by scale, keeping ServiceReady at least
+// minServiceReady so that clients polling every 5 s can observe it.
+func (t Timings) Scaled(scale float64, minServiceReady time.Duration) Timings {
+	s := func(d time.Duration) time.Duration { return time.Duration(float64(d) * scale) }
+	out := Timings{Provisioning: s(t.Provisioning), Starting: s(t.Starting),
+		ServiceReady: s(t.ServiceReady), Stopping: s(t.Stopping), Restarting: s(t.Restarting)}
+	out.ServiceReady = max(out.ServiceReady, minServiceReady)
+	return out
+}
+
+// Fault makes the next Remaining operations of an action fail.
+type Fault struct {
+	Action    string // "create", "start", "stop" or "restart"
+	Remaining int
+	Message   string
+}
+
+// Driver is the simulated hypervisor.
+type Driver struct {
+	timings Timings
+	catalog *core.Catalog
+
+	mu     sync.Mutex
+	faults map[string]*Fault
+}
+
+var _ hypervisor.Driver = (*Driver)(nil)
+
+// New returns a sim driver.
+func New(t Timings, c *core.Catalog) *Driver {
+	return &Driver{timings: t, catalog: c, faults: map[string]*Fault{}}
+}
+
+// Name implements hypervisor.Driver.
+func (d *Driver) Name() string { return "sim" }
+
+// Expect implements hypervisor.Driver.
+func (d *Driver) Expect(s core.State) time.Duration {
+	switch s {
+	case core.StateProvisioning:
+		return d.timings.Provisioning
+	case core.StateStarting:
+		return d.timings.Starting
+	case core.StateServiceReady:
+		return d.timings.ServiceReady
+	case core.StateStopping:
+		return d.timings.Stopping
+	case core.StateRestarting:
+		return d.timings.Restarting
+	}
+	return 0
+}
+
+// InjectFault arms a fault; a later call for the same action replaces it. The faults live in
+// memory only: they are a test tool and are gone after a restart.
+func (d *Driver) InjectFault(f Fault) Fault {
+	if f.Message == "" {
+		f.Message = defaultFaultMessage(f.Action)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.faults[f.Action] = &f
+	return f
+}
+
+// Faults lists the armed faults.
+func (d *Driver) Faults() []Fault {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := []Fault{}
+	for _, a := range []string{"create", "start", "stop", "restart"} {
+		if f, ok := d.faults[a]; ok && f.Remaining > 0 {
+			out = append(out, *f)
+		}
+	}
+	return out
+}
+
+func defaultFaultMessage(action string) string {
+	switch action {
+	case "start", "restart":
+		return "There are not enough resources available to start your machine at this time. Please try again later."
+	case "create":
+		return "Machine provisioning failed: out of capacity. Please try again later."
+	}
+	return "Operation failed (injected fault)."
+}
+
+func (d *Driver) takeFault(action string) (string, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f, ok := d.faults[action]
+	if !ok || f.Remaining <= 0 {
+		return "", false
+	}
+	f.Remaining--
+	return f.Message, true
+}
+
+// actionOf names the user action a state belongs to, for fault injection.
+func actionOf(m core.Machine) string {
+	switch m.State {
+	case core.StateProvisioning:
+		return "create"
+	case core.StateStarting:
+		return "start"
+	case core.StateStopping:
+		return "stop"
+	case core.StateRestarting:
+		return "restart"
+	}
+	return ""
+}
+
+// Advance implements hypervisor.Driver: a state is complete once its duration has passed.
+func (d *Driver) Advance(_ context.Context, req hypervisor.Request) (hypervisor.Result, error) {
+	if req.Attempt == 0 {
+		if msg, ok := d.takeFault(actionOf(req.Machine)); ok {
+			return hypervisor.Result{}, &hypervisor.Error{Permanent: true, Message: msg}
+		}
+	}
+	left := req.Since.Add(d.Expect(req.Machine.State)).Sub(req.Now)
+	if left > 0 {
+		return hypervisor.Result{RetryAfter: left}, nil
+	}
+	res := hypervisor.Result{Done: true}
+	if req.Machine.State == core.StateProvisioning {
+		res.Facts = d.facts(req.Machine, req.Template)
+	}
+	return res, nil
+}
+
+func (d *Driver) facts(m core.Machine, t core.Template) hypervisor.Facts {
+	total := int64(m.SizeGB) << 30
+	used := int64(110080) // what every Paperspace example shows for a fresh disk
+	os := t.OS
+	f := hypervisor.Facts{OS: &os, StorageTotal: &total, StorageUsed: &used}
+	if mt, ok := d.catalog.Type(m.MachineType); ok {
+		if mt.CPUs != nil {
+			f.CPUs = *mt.CPUs
+		}
+		f.RAM, f.GPU = mt.RAM, mt.GPU
+	}
+	return f
+}
+
+// Destroy implements hypervisor.Driver; a simulated machine holds nothing.
+func (d *Driver) Destroy(context.Context, core.Machine) error { return nil }

@@ -1,0 +1,98 @@
+// Package lifecycle holds the transactional steps shared by the service (user calls) and the
+// engine (background progress) when a machine changes state: capacity, IP addresses, events
+// and the engine's schedule. Every function works inside a caller's store.Tx.
+package lifecycle
+
+import (
+	"net/netip"
+	"time"
+
+	"hangar/internal/core"
+	"hangar/internal/scheduler"
+	"hangar/internal/store"
+)
+
+// Env is what the steps need from the outside world.
+type Env struct {
+	Clock      core.Clock
+	PublicPool netip.Prefix                  // public addresses (static and dynamic)
+	DefaultNet netip.Prefix                  // private range of machines without a network
+	Expect     func(core.State) time.Duration // the driver's typical dwell per state
+}
+
+// Enter moves m into state s now and schedules the engine: transitional states are looked at
+// after the driver's expected duration, stable states (ready, off) leave the engine idle.
+func (e *Env) Enter(m *core.Machine, s core.State) {
+	now := e.Clock.Now()
+	m.State, m.PhaseSince, m.Attempts = s, now, 0
+	switch s {
+	case core.StateReady, core.StateOff:
+		m.NextAt = nil
+	default:
+		at := now.Add(e.Expect(s))
+		m.NextAt = &at
+	}
+}
+
+// NewEvent records an event in progress for m and returns it.
+func (e *Env) NewEvent(tx store.Tx, machineID, name string) (core.Event, error) {
+	now := e.Clock.Now()
+	ev := core.Event{Handle: core.NewUUID(), MachineID: machineID, Name: name,
+		State: core.EventInProgress, Created: now, Modified: now}
+	return ev, tx.CreateEvent(&ev)
+}
+
+// FinishEvent moves an in-progress event to state (done, error or cancelled). Events already
+// finished and empty handles are left alone, so finishing twice is harmless.
+func (e *Env) FinishEvent(tx store.Tx, handle string, state core.EventState, msg string) error {
+	if handle == "" {
+		return nil
+	}
+	ev, err := tx.GetEvent(handle)
+	if err != nil {
+		return err
+	}
+	if ev.State != core.EventInProgress {
+		return nil
+	}
+	now := e.Clock.Now()
+	ev.State, ev.ErrorMsg, ev.Modified, ev.Finished = state, msg, now, &now
+	return tx.UpdateEvent(&ev)
+}
+
+// AcquireCapacity reserves a slot of m's type on a host of its region, preferring its current
+// host. core.Unavailable when no host has room.
+func (e *Env) AcquireCapacity(tx store.Tx, m *core.Machine) error {
+	if m.HoldsCapacity {
+		return nil
+	}
+	hosts, err := tx.ListHosts(m.Region)
+	if err != nil {
+		return err
+	}
+	id, err := scheduler.Pick(m.MachineType, m.Region, m.HostID, hosts)
+	if err != nil {
+		return err
+	}
+	if err := tx.AddHostUsage(id, m.MachineType, 1); err != nil {
+		return err
+	}
+	m.HostID, m.HoldsCapacity = id, true
+	return nil
+}
+
+// ReleaseCapacity gives m's slot back to its host.
+func (e *Env) ReleaseCapacity(tx store.Tx, m *core.Machine) error {
+	if !m.HoldsCapacity {
+		return nil
+	}
+	m.HoldsCapacity = false
+	if m.HostID == "" {
+		return nil
+	}
+	err := tx.AddHostUsage(m.HostID, m.MachineType, -1)
+	if core.IsNotFound(err) { // the host was deleted under it
+		return nil
+	}
+	return err
+}

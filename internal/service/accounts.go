@@ -1,0 +1,426 @@
+package service
+
+import (
+	"context"
+	"net/mail"
+	"strconv"
+	"strings"
+	"time"
+
+	"hangar/internal/core"
+	"hangar/internal/store"
+)
+
+// keyTouchInterval limits how often an API key's last-used time is written.
+const keyTouchInterval = time.Minute
+
+func badCredentials() error {
+	return core.Errorf(core.Unauthorized, "Invalid API token or access token")
+}
+
+// Authenticate resolves an API key to its principal. Unknown and revoked keys are
+// Unauthorized.
+func (s *Service) Authenticate(ctx context.Context, key string) (core.Principal, error) {
+	var p core.Principal
+	var k core.APIKey
+	err := s.read(ctx, func(tx store.Tx) error {
+		var err error
+		if k, err = tx.GetAPIKeyByHash(SecretHash(key)); err != nil {
+			return err
+		}
+		if k.Revoked != nil {
+			return badCredentials()
+		}
+		p, err = principal(tx, k.UserID)
+		return err
+	})
+	if core.IsNotFound(err) {
+		return p, badCredentials()
+	}
+	if err != nil {
+		return p, err
+	}
+	now := s.clock.Now()
+	if k.LastUsed == nil || now.Sub(*k.LastUsed) >= keyTouchInterval {
+		_ = s.write(ctx, func(tx store.Tx) error {
+			cur, err := tx.GetAPIKey(k.ID)
+			if err != nil {
+				return err
+			}
+			cur.LastUsed = &now
+			return tx.UpdateAPIKey(&cur)
+		})
+	}
+	return p, nil
+}
+
+// AuthenticateToken resolves a login access token to its principal. Unknown and expired
+// tokens are Unauthorized.
+func (s *Service) AuthenticateToken(ctx context.Context, token string) (core.Principal, error) {
+	var p core.Principal
+	err := s.read(ctx, func(tx store.Tx) error {
+		t, err := tx.GetAccessToken(SecretHash(token))
+		if err != nil {
+			return err
+		}
+		if !s.clock.Now().Before(t.Expires) {
+			return badCredentials()
+		}
+		p, err = principal(tx, t.UserID)
+		return err
+	})
+	if core.IsNotFound(err) {
+		return p, badCredentials()
+	}
+	return p, err
+}
+
+func principal(tx store.Tx, userID string) (core.Principal, error) {
+	u, err := tx.GetUser(userID)
+	if err != nil {
+		return core.Principal{}, err
+	}
+	t, err := tx.GetTeam(u.TeamID)
+	if err != nil {
+		return core.Principal{}, err
+	}
+	return core.Principal{User: u, Team: t}, nil
+}
+
+// LoginResult is a new access token.
+type LoginResult struct {
+	Token core.AccessToken
+	ID    string // the secret token, shown once
+}
+
+// Login checks an email and password and issues an access token. Any failure is the same
+// Unauthorized "login failed", so callers cannot probe which emails exist.
+func (s *Service) Login(ctx context.Context, email, password string) (LoginResult, error) {
+	fail := core.Errorf(core.Unauthorized, "login failed")
+	var u core.User
+	err := s.read(ctx, func(tx store.Tx) error {
+		var err error
+		u, err = tx.GetUserByEmail(strings.TrimSpace(email))
+		return err
+	})
+	if core.IsNotFound(err) || (err == nil && (u.PasswordHash == "" || !s.pw.verify(u.PasswordHash, password))) {
+		return LoginResult{}, fail
+	}
+	if err != nil {
+		return LoginResult{}, err
+	}
+	secret := core.NewSecret(32)
+	now := s.clock.Now()
+	t := core.AccessToken{Hash: SecretHash(secret), UserID: u.ID, Created: now, Expires: now.Add(s.cfg.TokenTTL)}
+	if err := s.write(ctx, func(tx store.Tx) error { return tx.CreateAccessToken(&t) }); err != nil {
+		return LoginResult{}, err
+	}
+	return LoginResult{Token: t, ID: secret}, nil
+}
+
+// TokenTTL is the lifetime of access tokens.
+func (s *Service) TokenTTL() time.Duration { return s.cfg.TokenTTL }
+
+// NewKey is a created API key with its secret, which is shown only this once.
+type NewKey struct {
+	Key    core.APIKey
+	Secret string
+}
+
+func newKey(userID, name string, now time.Time) NewKey {
+	secret := core.NewSecret(24)
+	return NewKey{Secret: secret, Key: core.APIKey{ID: core.NewID(core.PrefixKey, 8), UserID: userID,
+		Name: name, Prefix: secret[:6], Hash: SecretHash(secret), Created: now}}
+}
+
+// CreateAPIToken issues a new API key for the caller (POST /apiTokens/createPublic). With a
+// name, the caller must already have a key of that name (NotFound otherwise); since keys are
+// stored hashed the existing secret cannot be shown again, so a new key of that name is issued
+// and the old one keeps working.
+func (s *Service) CreateAPIToken(ctx context.Context, p core.Principal, name string) (NewKey, error) {
+	var nk NewKey
+	err := s.write(ctx, func(tx store.Tx) error {
+		if name != "" {
+			keys, err := tx.ListAPIKeys(p.User.ID)
+			if err != nil {
+				return err
+			}
+			found := false
+			for _, k := range keys {
+				found = found || (k.Name == name && k.Revoked == nil)
+			}
+			if !found {
+				return core.Errorf(core.NotFound, "apiToken %q not found", name)
+			}
+		} else {
+			name = "cli-" + core.NewID("", 6)
+		}
+		nk = newKey(p.User.ID, name, s.clock.Now())
+		return tx.CreateAPIKey(&nk.Key)
+	})
+	return nk, err
+}
+
+// Bootstrap creates the operator account and its first API key if they do not exist yet, and
+// seeds the public templates and the default simulated fleet. It returns the new key's secret,
+// or "" when the operator already existed.
+func (s *Service) Bootstrap(ctx context.Context, fleet bool) (string, error) {
+	var secret string
+	err := s.write(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetUserByEmail(s.cfg.OperatorEmail); err == nil {
+			return nil
+		} else if !core.IsNotFound(err) {
+			return err
+		}
+		now := s.clock.Now()
+		team := core.Team{ID: core.NewID(core.PrefixTeam, 7), Name: "Hangar operator", Individual: true, Created: now}
+		if err := tx.CreateTeam(&team); err != nil {
+			return err
+		}
+		u := core.User{ID: core.NewID(core.PrefixUser, 7), TeamID: team.ID, Email: s.cfg.OperatorEmail,
+			FirstName: "Hangar", LastName: "Operator", Role: core.RoleOperator, Created: now}
+		if err := tx.CreateUser(&u); err != nil {
+			return err
+		}
+		nk := newKey(u.ID, "operator", now)
+		if err := tx.CreateAPIKey(&nk.Key); err != nil {
+			return err
+		}
+		secret = nk.Secret
+		for _, t := range s.cfg.Catalog.Templates {
+			if err := tx.CreateTemplate(&t); err != nil {
+				return err
+			}
+		}
+		if fleet {
+			return s.seedFleet(tx, now)
+		}
+		return nil
+	})
+	return secret, err
+}
+
+// seedFleet creates two simulated hosts per region offering the region's machine types.
+func (s *Service) seedFleet(tx store.Tx, now time.Time) error {
+	for _, r := range s.cfg.Catalog.Regions {
+		for i := 1; i <= 2; i++ {
+			h := core.Host{ID: core.NewID(core.PrefixHost, 7), Name: "sim-" + strings.ToLower(r.Code) + "-" + strconv.Itoa(i),
+				Region: r.Name, Available: true, Capacity: map[string]int{}, Created: now}
+			for _, t := range s.cfg.Catalog.DefaultFleet[r.Name] {
+				mt, _ := s.cfg.Catalog.Type(t)
+				switch mt.Class {
+				case "cpu":
+					h.Capacity[t] = 64
+				default:
+					h.Capacity[t] = 8
+				}
+			}
+			if err := tx.CreateHost(&h); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// requireOperator fails unless p is an operator.
+func requireOperator(p core.Principal) error {
+	if p.User.Role != core.RoleOperator {
+		return forbidden("This operation requires the Hangar operator role")
+	}
+	return nil
+}
+
+// resolveTeam finds a team by handle or numeric id.
+func resolveTeam(tx store.Tx, ref string) (core.Team, error) {
+	ref = strings.TrimSpace(ref)
+	if n, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		return tx.GetTeamByNum(n)
+	}
+	return tx.GetTeam(ref)
+}
+
+// CreateTeam creates a team (operator only).
+func (s *Service) CreateTeam(ctx context.Context, p core.Principal, name string, individual bool) (core.Team, error) {
+	if err := requireOperator(p); err != nil {
+		return core.Team{}, err
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return core.Team{}, invalid("name is required")
+	}
+	t := core.Team{ID: core.NewID(core.PrefixTeam, 7), Name: name, Individual: individual, Created: s.clock.Now()}
+	return t, s.write(ctx, func(tx store.Tx) error { return tx.CreateTeam(&t) })
+}
+
+// ListTeams lists every team (operator only).
+func (s *Service) ListTeams(ctx context.Context, p core.Principal) ([]core.Team, error) {
+	if err := requireOperator(p); err != nil {
+		return nil, err
+	}
+	var out []core.Team
+	return out, s.read(ctx, func(tx store.Tx) (err error) { out, err = tx.ListTeams(); return })
+}
+
+// NewUser describes a user to create.
+type NewUser struct {
+	Team      string // handle or numeric id
+	Email     string
+	Password  string
+	FirstName string
+	LastName  string
+	Admin     bool
+}
+
+func validateNewUser(u NewUser) error {
+	if _, err := mail.ParseAddress(u.Email); err != nil || strings.ContainsAny(u.Email, "<> ") {
+		return invalid("email %q is not a valid email address", u.Email)
+	}
+	if len(u.Password) < 8 {
+		return invalid("password must be at least 8 characters")
+	}
+	if len(u.Password) > 256 {
+		return invalid("password must be at most 256 characters")
+	}
+	if strings.TrimSpace(u.FirstName) == "" || strings.TrimSpace(u.LastName) == "" {
+		return invalid("firstName and lastName are required")
+	}
+	return nil
+}
+
+// insertUser creates a user inside tx; an individual team takes exactly one user, its admin.
+func insertUser(tx store.Tx, team core.Team, u *core.User) error {
+	if team.Individual {
+		users, err := tx.ListUsers(team.ID)
+		if err != nil {
+			return err
+		}
+		if len(users) > 0 {
+			return invalid("team %s is an individual account and already has its user", team.ID)
+		}
+		u.Role = core.RoleAdmin
+	}
+	if _, err := tx.GetUserByEmail(u.Email); err == nil {
+		return invalid("email %s is already in use", u.Email)
+	} else if !core.IsNotFound(err) {
+		return err
+	}
+	err := tx.CreateUser(u)
+	if core.ErrorCode(err) == core.Conflict {
+		return invalid("email %s is already in use", u.Email)
+	}
+	return err
+}
+
+// CreateUser creates a user in a team (operator only).
+func (s *Service) CreateUser(ctx context.Context, p core.Principal, nu NewUser) (core.User, error) {
+	if err := requireOperator(p); err != nil {
+		return core.User{}, err
+	}
+	nu.Email = strings.TrimSpace(nu.Email)
+	if err := validateNewUser(nu); err != nil {
+		return core.User{}, err
+	}
+	hash := s.pw.hash(nu.Password)
+	u := core.User{ID: core.NewID(core.PrefixUser, 7), Email: nu.Email, FirstName: strings.TrimSpace(nu.FirstName),
+		LastName: strings.TrimSpace(nu.LastName), Role: core.RoleMember, PasswordHash: hash, Created: s.clock.Now()}
+	if nu.Admin {
+		u.Role = core.RoleAdmin
+	}
+	err := s.write(ctx, func(tx store.Tx) error {
+		team, err := resolveTeam(tx, nu.Team)
+		if core.IsNotFound(err) {
+			return invalid("team %q not found", nu.Team)
+		}
+		if err != nil {
+			return err
+		}
+		u.TeamID = team.ID
+		return insertUser(tx, team, &u)
+	})
+	return u, err
+}
+
+// AdminListUsers lists the users of a team, or of every team (operator only).
+func (s *Service) AdminListUsers(ctx context.Context, p core.Principal, teamRef string) ([]core.User, error) {
+	if err := requireOperator(p); err != nil {
+		return nil, err
+	}
+	var out []core.User
+	err := s.read(ctx, func(tx store.Tx) error {
+		id := ""
+		if teamRef != "" {
+			t, err := resolveTeam(tx, teamRef)
+			if err != nil {
+				return err
+			}
+			id = t.ID
+		}
+		var err error
+		out, err = tx.ListUsers(id)
+		return err
+	})
+	return out, err
+}
+
+// ListUsers lists the caller's team (GET /users/getUsers).
+func (s *Service) ListUsers(ctx context.Context, p core.Principal) ([]core.User, error) {
+	var out []core.User
+	return out, s.read(ctx, func(tx store.Tx) (err error) { out, err = tx.ListUsers(p.Team.ID); return })
+}
+
+// TeamOf returns the team with handle id (for rendering).
+func (s *Service) TeamOf(ctx context.Context, id string) (core.Team, error) {
+	var t core.Team
+	return t, s.read(ctx, func(tx store.Tx) (err error) { t, err = tx.GetTeam(id); return })
+}
+
+// CreateKey creates an API key for a user (operator only).
+func (s *Service) CreateKey(ctx context.Context, p core.Principal, userID, name string) (NewKey, error) {
+	if err := requireOperator(p); err != nil {
+		return NewKey{}, err
+	}
+	if name == "" {
+		name = "default"
+	}
+	var nk NewKey
+	err := s.write(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetUser(userID); core.IsNotFound(err) {
+			return invalid("user %q not found", userID)
+		} else if err != nil {
+			return err
+		}
+		nk = newKey(userID, name, s.clock.Now())
+		return tx.CreateAPIKey(&nk.Key)
+	})
+	return nk, err
+}
+
+// ListKeys lists API keys (never their secrets): an operator sees any user's, others their own.
+func (s *Service) ListKeys(ctx context.Context, p core.Principal, userID string) ([]core.APIKey, error) {
+	if p.User.Role != core.RoleOperator {
+		userID = p.User.ID
+	}
+	var out []core.APIKey
+	return out, s.read(ctx, func(tx store.Tx) (err error) { out, err = tx.ListAPIKeys(userID); return })
+}
+
+// RevokeKey revokes an API key: an operator any key, others only their own.
+func (s *Service) RevokeKey(ctx context.Context, p core.Principal, id string) (core.APIKey, error) {
+	var k core.APIKey
+	err := s.write(ctx, func(tx store.Tx) error {
+		var err error
+		if k, err = tx.GetAPIKey(id); err != nil {
+			return err
+		}
+		if p.User.Role != core.RoleOperator && k.UserID != p.User.ID {
+			return core.Errorf(core.NotFound, "key %s not found", id)
+		}
+		if k.Revoked == nil {
+			now := s.clock.Now()
+			k.Revoked = &now
+		}
+		return tx.UpdateAPIKey(&k)
+	})
+	return k, err
+}

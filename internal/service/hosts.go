@@ -1,0 +1,137 @@
+package service
+
+import (
+	"context"
+	"strings"
+
+	"hangar/internal/core"
+	"hangar/internal/store"
+)
+
+// HostSpec describes a host to create or the fields of one to change (nil: unchanged).
+type HostSpec struct {
+	Name      *string
+	Region    *string
+	Capacity  map[string]int
+	Available *bool
+}
+
+func (s *Service) validateCapacity(c map[string]int) error {
+	for t, n := range c {
+		if _, ok := s.cfg.Catalog.Type(t); !ok {
+			return invalid("unknown machine type %q in capacity", t)
+		}
+		if n < 0 {
+			return invalid("capacity of %s cannot be negative", t)
+		}
+	}
+	return nil
+}
+
+// ListHosts lists hosts with their usage (operator only).
+func (s *Service) ListHosts(ctx context.Context, p core.Principal, region string) ([]core.HostLoad, error) {
+	if err := requireOperator(p); err != nil {
+		return nil, err
+	}
+	if region != "" {
+		r, ok := s.cfg.Catalog.Region(region)
+		if !ok {
+			return nil, invalid("Invalid region %q", region)
+		}
+		region = r.Name
+	}
+	var out []core.HostLoad
+	return out, s.read(ctx, func(tx store.Tx) (err error) { out, err = tx.ListHosts(region); return })
+}
+
+// CreateHost adds a host (operator only).
+func (s *Service) CreateHost(ctx context.Context, p core.Principal, h HostSpec) (core.HostLoad, error) {
+	if err := requireOperator(p); err != nil {
+		return core.HostLoad{}, err
+	}
+	if h.Name == nil || strings.TrimSpace(*h.Name) == "" || h.Region == nil {
+		return core.HostLoad{}, invalid("name and region are required")
+	}
+	r, ok := s.cfg.Catalog.Region(*h.Region)
+	if !ok {
+		return core.HostLoad{}, invalid("Invalid region %q", *h.Region)
+	}
+	if err := s.validateCapacity(h.Capacity); err != nil {
+		return core.HostLoad{}, err
+	}
+	host := core.Host{ID: core.NewID(core.PrefixHost, 7), Name: strings.TrimSpace(*h.Name), Region: r.Name,
+		Capacity: h.Capacity, Available: h.Available == nil || *h.Available, Created: s.clock.Now()}
+	if host.Capacity == nil {
+		host.Capacity = map[string]int{}
+	}
+	var out core.HostLoad
+	err := s.write(ctx, func(tx store.Tx) error {
+		if err := tx.CreateHost(&host); err != nil {
+			if core.ErrorCode(err) == core.Conflict {
+				return invalid("a host named %s already exists", host.Name)
+			}
+			return err
+		}
+		var err error
+		out, err = tx.GetHost(host.ID)
+		return err
+	})
+	return out, err
+}
+
+// UpdateHost changes a host (operator only). Lowering capacity below usage is allowed: running
+// machines stay, new placements wait for room.
+func (s *Service) UpdateHost(ctx context.Context, p core.Principal, id string, h HostSpec) (core.HostLoad, error) {
+	if err := requireOperator(p); err != nil {
+		return core.HostLoad{}, err
+	}
+	if err := s.validateCapacity(h.Capacity); err != nil {
+		return core.HostLoad{}, err
+	}
+	var out core.HostLoad
+	err := s.write(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetHost(id)
+		if err != nil {
+			return err
+		}
+		host := cur.Host
+		if h.Name != nil {
+			if strings.TrimSpace(*h.Name) == "" {
+				return invalid("name cannot be empty")
+			}
+			host.Name = strings.TrimSpace(*h.Name)
+		}
+		if h.Region != nil && *h.Region != host.Region {
+			return invalid("a host cannot change region")
+		}
+		if h.Capacity != nil {
+			host.Capacity = h.Capacity
+		}
+		if h.Available != nil {
+			host.Available = *h.Available
+		}
+		if err := tx.UpdateHost(&host); err != nil {
+			if core.ErrorCode(err) == core.Conflict {
+				return invalid("a host named %s already exists", host.Name)
+			}
+			return err
+		}
+		out, err = tx.GetHost(id)
+		return err
+	})
+	return out, err
+}
+
+// DeleteHost removes a host that holds no machines (operator only).
+func (s *Service) DeleteHost(ctx context.Context, p core.Principal, id string) error {
+	if err := requireOperator(p); err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx store.Tx) error {
+		err := tx.DeleteHost(id)
+		if core.ErrorCode(err) == core.Conflict {
+			return invalid("host %s still runs machines", id)
+		}
+		return err
+	})
+}

@@ -1,0 +1,81 @@
+// Package service holds Hangar's business rules: accounts, machines, templates, scripts,
+// networks, hosts and IP addresses. Each call runs in one store transaction; slow work is
+// left to the engine, which the service wakes after a commit.
+package service
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"hangar/internal/core"
+	"hangar/internal/lifecycle"
+	"hangar/internal/store"
+)
+
+// Config configures a Service.
+type Config struct {
+	Catalog *core.Catalog
+	Env     *lifecycle.Env
+	Logger  *slog.Logger
+	// TokenTTL is the lifetime of a login access token.
+	TokenTTL time.Duration
+	// DefaultShutdownHours is shutdownTimeoutInHours when a create does not send it.
+	DefaultShutdownHours int
+	// OperatorEmail is the email of the operator account created on first start.
+	OperatorEmail string
+}
+
+// Service implements the use cases of the Paperspace and operator APIs.
+type Service struct {
+	st    store.Store
+	cfg   Config
+	env   *lifecycle.Env
+	clock core.Clock
+	log   *slog.Logger
+	pw    hasher
+
+	// Wake is called after a commit that gave the engine work; nil is allowed.
+	Wake func()
+	// Destroyed is called after a machine was destroyed, to free what the driver holds.
+	Destroyed func(core.Machine)
+}
+
+// New returns a Service over st.
+func New(st store.Store, cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.TokenTTL == 0 {
+		cfg.TokenTTL = 14 * 24 * time.Hour
+	}
+	if cfg.OperatorEmail == "" {
+		cfg.OperatorEmail = "operator@hangar.local"
+	}
+	return &Service{st: st, cfg: cfg, env: cfg.Env, clock: cfg.Env.Clock, log: cfg.Logger, pw: newHasher(4)}
+}
+
+// Catalog returns the catalog the service validates against.
+func (s *Service) Catalog() *core.Catalog { return s.cfg.Catalog }
+
+func (s *Service) wake() {
+	if s.Wake != nil {
+		s.Wake()
+	}
+}
+
+func (s *Service) read(ctx context.Context, fn func(store.Tx) error) error {
+	return s.st.Read(ctx, fn)
+}
+
+func (s *Service) write(ctx context.Context, fn func(store.Tx) error) error {
+	return s.st.Write(ctx, fn)
+}
+
+func invalid(format string, args ...any) error { return core.Errorf(core.Invalid, format, args...) }
+
+func forbidden(format string, args ...any) error {
+	return core.Errorf(core.Forbidden, format, args...)
+}
+
+func ptr[T any](v T) *T { return &v }
