@@ -32,9 +32,9 @@ type Catalog struct {
 	Regions      []Region
 	Types        map[string]*MachineType
 	TypeOrder    []string
-	StorageSizes []int             // GB
-	StorageRates map[int]string    // GB -> monthly rate, decimal string
-	Templates    []Template        // public templates seeded on first start
+	StorageSizes []int               // GB
+	StorageRates map[int]string      // GB -> monthly rate, decimal string
+	Templates    []Template          // public templates seeded on first start
 	DefaultFleet map[string][]string // region -> machine types offered by the default sim fleet
 }
 

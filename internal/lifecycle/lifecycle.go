@@ -15,8 +15,8 @@ import (
 // Env is what the steps need from the outside world.
 type Env struct {
 	Clock      core.Clock
-	PublicPool netip.Prefix                  // public addresses (static and dynamic)
-	DefaultNet netip.Prefix                  // private range of machines without a network
+	PublicPool netip.Prefix                   // public addresses (static and dynamic)
+	DefaultNet netip.Prefix                   // private range of machines without a network
 	Expect     func(core.State) time.Duration // the driver's typical dwell per state
 }
 

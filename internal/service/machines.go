@@ -15,7 +15,7 @@ import (
 // optional; the transport has already coerced types.
 type CreateMachine struct {
 	Region, MachineType, BillingType, Name, TemplateID string
-	Size                                                 int
+	Size                                               int
 
 	AssignPublicIP, DynamicPublicIP bool
 	StartOnCreate                   bool

@@ -18,7 +18,7 @@ func (s *Service) ListTemplates(ctx context.Context, p core.Principal) ([]core.T
 // NewTemplate describes a template to create.
 type NewTemplate struct {
 	Name, Label, OS, AgentType, Region, Team string
-	Image, Kernel, Initrd                  string
+	Image, Kernel, Initrd                    string
 }
 
 // CreateTemplate creates a public (no team) or team template (operator only). Image files, when
