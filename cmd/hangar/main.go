@@ -32,11 +32,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var r root
 	exit := -1
-	parser, err := kong.New(&r, kong.Name("hangar"),
-		kong.Description("Hangar: a self-hosted machine cloud that speaks the Paperspace Core API."),
-		kong.UsageOnError(), kong.Writers(stdout, stderr),
-		kong.Exit(func(c int) { exit = c }),
-		kong.Bind(&cli.Globals{Ctx: ctx, Stdout: stdout, Stderr: stderr}))
+	parser, err := newParser(&r, stdout, stderr, ctx, kong.Exit(func(c int) { exit = c }))
 	if err != nil {
 		fmt.Fprintln(stderr, "hangar:", err)
 		return 2
@@ -54,4 +50,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cli.ExitCode(err)
 	}
 	return 0
+}
+
+// newParser builds the kong parser for r.
+func newParser(r *root, stdout, stderr io.Writer, ctx context.Context, opts ...kong.Option) (*kong.Kong, error) {
+	opts = append([]kong.Option{kong.Name("hangar"),
+		kong.Description("Hangar: a self-hosted machine cloud that speaks the Paperspace Core API."),
+		kong.UsageOnError(), kong.Writers(stdout, stderr),
+		kong.Bind(&cli.Globals{Ctx: ctx, Stdout: stdout, Stderr: stderr})}, opts...)
+	return kong.New(r, opts...)
 }
