@@ -41,11 +41,14 @@ type ServeCmd struct {
 	Catalog       string        `env:"HANGAR_CATALOG" type:"path" help:"JSON file with machine-type specs and rates to add to the built-in catalog."`
 	PublicIPPool  string        `name:"public-ip-pool" default:"198.18.0.0/15" env:"HANGAR_PUBLIC_IP_POOL" help:"Prefix public IP addresses are assigned from."`
 	PrivateRange  string        `default:"10.128.0.0/12" env:"HANGAR_PRIVATE_RANGE" help:"Private range of machines created without a network."`
-	ShutdownHours int           `default:"168" env:"HANGAR_DEFAULT_SHUTDOWN_HOURS" help:"Default shutdownTimeoutInHours of new machines."`
+	ShutdownHours int           `name:"default-shutdown-hours" default:"168" env:"HANGAR_DEFAULT_SHUTDOWN_HOURS" help:"Default shutdownTimeoutInHours of new machines."`
 	TokenTTL      time.Duration `default:"336h" env:"HANGAR_TOKEN_TTL" help:"Lifetime of login access tokens."`
 	MaxBody       int64         `default:"1048576" env:"HANGAR_MAX_BODY" help:"Largest request body in bytes."`
 	Workers       int           `default:"8" env:"HANGAR_ENGINE_WORKERS" help:"Machines the engine advances at once."`
 	LogLevel      string        `default:"info" enum:"debug,info,warn,error" env:"HANGAR_LOG_LEVEL" help:"Log level."`
+
+	// Pprof is hidden: it exists for the load benchmark (BENCHMARKS.md), not for operators.
+	Pprof string `name:"pprof" hidden:"" placeholder:"ADDR" env:"HANGAR_PPROF" help:"Serve net/http/pprof on this loopback address (benchmarking only)."`
 }
 
 // Run runs the server until the context given to kong is cancelled (SIGINT/SIGTERM).
@@ -61,6 +64,7 @@ func (c *ServeCmd) Run(g *cli.Globals) error {
 type server struct {
 	addr   string
 	http   *http.Server
+	pprof  *http.Server // nil without --pprof
 	db     *sqlite.DB
 	eng    *engine.Engine
 	cancel context.CancelFunc
@@ -130,6 +134,14 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s := &server{addr: ln.Addr().String(), http: hs, db: db, eng: eng, cancel: cancel, done: make(chan error, 2), log: log}
+	if c.Pprof != "" {
+		if s.pprof, err = startPprof(c.Pprof, log); err != nil {
+			cancel()
+			ln.Close()
+			db.Close()
+			return nil, err
+		}
+	}
 	go func() { s.done <- eng.Run(runCtx) }()
 	go func() {
 		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -167,6 +179,9 @@ func (s *server) stop() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		err := s.http.Shutdown(ctx)
+		if s.pprof != nil {
+			_ = s.pprof.Close()
+		}
 		s.cancel()
 		s.done <- err
 	})

@@ -240,6 +240,15 @@ func resolveTeam(tx store.Tx, ref string) (core.Team, error) {
 	return tx.GetTeam(ref)
 }
 
+// teamScope resolves an optional team reference for operator listings: "" means every team.
+func teamScope(tx store.Tx, ref string) (string, error) {
+	if ref == "" {
+		return "", nil
+	}
+	t, err := resolveTeam(tx, ref)
+	return t.ID, err
+}
+
 // CreateTeam creates a team (operator only).
 func (s *Service) CreateTeam(ctx context.Context, p core.Principal, name string, individual bool) (core.Team, error) {
 	if err := requireOperator(p); err != nil {
@@ -348,16 +357,10 @@ func (s *Service) AdminListUsers(ctx context.Context, p core.Principal, teamRef 
 	}
 	var out []core.User
 	err := s.read(ctx, func(tx store.Tx) error {
-		id := ""
-		if teamRef != "" {
-			t, err := resolveTeam(tx, teamRef)
-			if err != nil {
-				return err
-			}
-			id = t.ID
+		id, err := teamScope(tx, teamRef)
+		if err == nil {
+			out, err = tx.ListUsers(id)
 		}
-		var err error
-		out, err = tx.ListUsers(id)
 		return err
 	})
 	return out, err

@@ -12,18 +12,20 @@ import (
 
 // teamNetwork finds a network of the caller's team by handle or numeric id. NotFound otherwise.
 func (s *Service) teamNetwork(tx store.Tx, p core.Principal, ref string) (core.Network, error) {
-	ref = strings.TrimSpace(ref)
-	var n core.Network
-	var err error
-	if num, perr := strconv.ParseInt(ref, 10, 64); perr == nil {
-		n, err = tx.GetNetworkByNum(num)
-	} else {
-		n, err = tx.GetNetwork(ref)
-	}
+	n, err := lookupNetwork(tx, ref)
 	if err == nil && n.TeamID != p.Team.ID {
 		err = core.Errorf(core.NotFound, "network %s not found", ref)
 	}
 	return n, err
+}
+
+// lookupNetwork finds a live network by handle or numeric id (spec §6 #11).
+func lookupNetwork(tx store.Tx, ref string) (core.Network, error) {
+	ref = strings.TrimSpace(ref)
+	if num, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		return tx.GetNetworkByNum(num)
+	}
+	return tx.GetNetwork(ref)
 }
 
 // ListNetworks lists the caller's team networks.
@@ -84,16 +86,10 @@ func (s *Service) AdminListNetworks(ctx context.Context, p core.Principal, teamR
 	}
 	var out []core.Network
 	err := s.read(ctx, func(tx store.Tx) error {
-		id := ""
-		if teamRef != "" {
-			t, err := resolveTeam(tx, teamRef)
-			if err != nil {
-				return err
-			}
-			id = t.ID
+		id, err := teamScope(tx, teamRef)
+		if err == nil {
+			out, err = tx.ListNetworks(id)
 		}
-		var err error
-		out, err = tx.ListNetworks(id)
 		return err
 	})
 	return out, err
@@ -105,13 +101,7 @@ func (s *Service) DeleteNetwork(ctx context.Context, p core.Principal, ref strin
 		return err
 	}
 	return s.write(ctx, func(tx store.Tx) error {
-		var n core.Network
-		var err error
-		if num, perr := strconv.ParseInt(ref, 10, 64); perr == nil {
-			n, err = tx.GetNetworkByNum(num)
-		} else {
-			n, err = tx.GetNetwork(ref)
-		}
+		n, err := lookupNetwork(tx, ref)
 		if err != nil {
 			return err
 		}

@@ -88,16 +88,10 @@ func (s *Service) AdminListTemplates(ctx context.Context, p core.Principal, team
 	}
 	var out []core.Template
 	err := s.read(ctx, func(tx store.Tx) error {
-		id := ""
-		if teamRef != "" {
-			t, err := resolveTeam(tx, teamRef)
-			if err != nil {
-				return err
-			}
-			id = t.ID
+		id, err := teamScope(tx, teamRef)
+		if err == nil {
+			out, err = tx.ListTemplates(id)
 		}
-		var err error
-		out, err = tx.ListTemplates(id)
 		return err
 	})
 	return out, err

@@ -1,0 +1,47 @@
+package sqlite
+
+import "hangar/internal/core"
+
+const scriptCols = `id, owner_type, owner_id, team_id, name, description, body, enabled, run_once, created`
+
+func scanScript(s scanner) (core.Script, error) {
+	var c core.Script
+	err := s.Scan(&c.ID, &c.OwnerType, &c.OwnerID, &c.TeamID, &c.Name, ptrCol(&c.Description), &c.Text,
+		&c.Enabled, &c.RunOnce, timeCol{&c.Created})
+	return c, err
+}
+
+func (t *tx) CreateScript(c *core.Script) error {
+	_, err := t.exec(`INSERT INTO scripts (`+scriptCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		c.ID, c.OwnerType, c.OwnerID, c.TeamID, c.Name, nullable(c.Description), c.Text, c.Enabled, c.RunOnce,
+		ms(c.Created))
+	return dbErrConflict(err, "script", c.ID, "script "+c.ID+" exists, or its owner already has a script named "+c.Name)
+}
+
+func (t *tx) GetScript(id string) (core.Script, error) {
+	c, err := scanScript(t.queryRow(`SELECT `+scriptCols+` FROM scripts WHERE id = $1`, id))
+	return c, dbErr(err, "script", id)
+}
+
+func (t *tx) ListScripts(teamID string) ([]core.Script, error) {
+	return list(t, "scripts", scanScript, `SELECT `+scriptCols+` FROM scripts
+		WHERE team_id = $1 ORDER BY created, id`, teamID)
+}
+
+// DeleteScript removes the script and clears scriptId on every machine, destroyed ones
+// included.
+func (t *tx) DeleteScript(id string) error {
+	if err := t.execOne("script", id, `DELETE FROM scripts WHERE id = $1`, id); err != nil {
+		return err
+	}
+	_, err := t.exec(`UPDATE machines SET script_id = NULL WHERE script_id = $1`, id)
+	return dbErr(err, "script machines", id)
+}
+
+func (t *tx) ListScriptRuns(scriptID string) ([]core.ScriptRun, error) {
+	return list(t, "script runs", func(s scanner) (core.ScriptRun, error) {
+		var r core.ScriptRun
+		err := s.Scan(&r.MachineID, nullTimeCol{&r.LastRun})
+		return r, err
+	}, `SELECT id, last_run FROM machines WHERE script_id = $1 AND deleted_at IS NULL ORDER BY created, id`, scriptID)
+}

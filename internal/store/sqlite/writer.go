@@ -1,0 +1,182 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"hangar/internal/core"
+	"hangar/internal/store"
+)
+
+// writeReq is one Write call waiting for the writer goroutine.
+type writeReq struct {
+	ctx  context.Context
+	fn   func(store.Tx) error
+	done chan error // buffered: the writer never blocks on a caller
+}
+
+// writer owns the write connection and commits queued Writes in groups.
+type writer struct {
+	db       *sql.DB
+	stmts    *stmtCache
+	maxBatch int
+	clock    core.Clock
+
+	reqs    chan *writeReq // unbuffered: a blocked sender is a queued request
+	closing chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+
+	batches, writes atomic.Int64 // transactions committed or tried, and the Writes they ran
+}
+
+func newWriter(db *sql.DB, stmts *stmtCache, maxBatch int, clock core.Clock) *writer {
+	w := &writer{
+		db:       db,
+		stmts:    stmts,
+		maxBatch: maxBatch,
+		clock:    clock,
+		reqs:     make(chan *writeReq),
+		closing:  make(chan struct{}),
+		stopped:  make(chan struct{}),
+	}
+	go w.loop()
+	return w
+}
+
+// submit queues fn and waits for its result. It gives up with ctx's error only while fn is
+// still queued; once taken by the writer it waits for the outcome.
+func (w *writer) submit(ctx context.Context, fn func(store.Tx) error) error {
+	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case w.reqs <- r:
+		return <-r.done
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.closing:
+		return core.Errorf(core.Internal, "sqlite: store is closed")
+	}
+}
+
+// close stops accepting writes, waits for the queued ones to commit and stops the loop.
+func (w *writer) close() {
+	w.once.Do(func() { close(w.closing) })
+	<-w.stopped
+}
+
+func (w *writer) loop() {
+	defer close(w.stopped)
+	for {
+		select {
+		case r := <-w.reqs:
+			w.run(w.gather(r))
+		case <-w.closing:
+			// Drain the senders that are already blocked; later ones see closing.
+			for {
+				select {
+				case r := <-w.reqs:
+					w.run(w.gather(r))
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// gather returns first plus every request queued right now, up to maxBatch.
+func (w *writer) gather(first *writeReq) []*writeReq {
+	batch := []*writeReq{first}
+	for len(batch) < w.maxBatch {
+		select {
+		case r := <-w.reqs:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// run commits batch and answers every request. If the shared transaction fails, each
+// request is run again alone so one bad request cannot fail the others.
+func (w *writer) run(batch []*writeReq) {
+	results, err := w.commit(batch)
+	w.stmts.fill() // the connection is free now
+	if err == nil {
+		for i, r := range batch {
+			r.done <- results[i]
+		}
+		return
+	}
+	if len(batch) == 1 {
+		if results != nil && results[0] != nil {
+			err = results[0] // fn's own error explains the failure best
+		}
+		batch[0].done <- err
+		return
+	}
+	for _, r := range batch {
+		w.run([]*writeReq{r})
+	}
+}
+
+// commit runs batch in one transaction. It returns each fn's result and a non-nil error if
+// the transaction as a whole failed, in which case nothing was committed.
+func (w *writer) commit(batch []*writeReq) ([]error, error) {
+	w.batches.Add(1)
+	w.writes.Add(int64(len(batch)))
+	// Background: a caller's cancellation must not roll back the others' work.
+	ctx := context.Background()
+	sqlTx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, core.Wrap(core.Internal, err, "sqlite: begin write")
+	}
+	results := make([]error, len(batch))
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err // cancelled while queued: fn never runs
+			continue
+		}
+		if results[i], err = w.runOne(ctx, sqlTx, r.fn); err != nil {
+			_ = sqlTx.Rollback()
+			return results, err
+		}
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return results, core.Wrap(core.Internal, err, "sqlite: commit")
+	}
+	return results, nil
+}
+
+// runOne runs fn inside a savepoint, rolling back to it if fn fails or panics. The second
+// result is an error of the transaction itself.
+func (w *writer) runOne(ctx context.Context, sqlTx *sql.Tx, fn func(store.Tx) error) (fnErr, txErr error) {
+	if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+		return nil, core.Wrap(core.Internal, err, "sqlite: savepoint")
+	}
+	fnErr = call(fn, &tx{ctx: ctx, q: sqlTx, stmts: w.stmts, clock: w.clock})
+	if fnErr != nil {
+		if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
+			return fnErr, core.Wrap(core.Internal, err, "sqlite: rollback to savepoint")
+		}
+	}
+	if _, err := sqlTx.ExecContext(ctx, "RELEASE w"); err != nil {
+		return fnErr, core.Wrap(core.Internal, err, "sqlite: release savepoint")
+	}
+	return fnErr, nil
+}
+
+// call runs fn, turning a panic into an Internal error.
+func call(fn func(store.Tx) error, t store.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = core.Wrap(core.Internal, fmt.Errorf("panic: %v\n%s", p, debug.Stack()), "write transaction panicked")
+		}
+	}()
+	return fn(t)
+}
