@@ -338,3 +338,33 @@ func TestConcurrentCreatesNeverOversubscribe(t *testing.T) {
 	}
 	_ = http.StatusOK
 }
+
+// TestGracefulShutdown sends SIGTERM and SIGINT to a serving process: it must exit 0 promptly
+// and start again on the same data without creating a second operator.
+func TestGracefulShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real hangar processes")
+	}
+	data := t.TempDir()
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		p := startProc(t, data)
+		ts := p.ts(readKey(t, data))
+		var teams []map[string]any
+		if st := ts.do(t, ts.Key, "GET", "/hangar/v1/teams", nil, &teams); st != 200 || len(teams) != 1 {
+			t.Fatalf("teams after start: %d %v", st, teams)
+		}
+		if err := p.cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- p.cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("%v: exit %v", sig, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%v: still running after 20s", sig)
+		}
+	}
+}

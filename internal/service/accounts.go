@@ -19,13 +19,20 @@ func badCredentials() error {
 }
 
 // Authenticate resolves an API key to its principal. Unknown and revoked keys are
-// Unauthorized.
+// Unauthorized. Successful resolutions are cached briefly (see authCache).
 func (s *Service) Authenticate(ctx context.Context, key string) (core.Principal, error) {
+	hash := SecretHash(key)
+	now := s.clock.Now()
+	if e, ok := s.auth.get(hash, now); ok {
+		s.touchKey(ctx, hash, e.keyID, e.lastUsed, now)
+		return e.p, nil
+	}
+	gen := s.auth.generation()
 	var p core.Principal
 	var k core.APIKey
 	err := s.read(ctx, func(tx store.Tx) error {
 		var err error
-		if k, err = tx.GetAPIKeyByHash(SecretHash(key)); err != nil {
+		if k, err = tx.GetAPIKeyByHash(hash); err != nil {
 			return err
 		}
 		if k.Revoked != nil {
@@ -40,18 +47,24 @@ func (s *Service) Authenticate(ctx context.Context, key string) (core.Principal,
 	if err != nil {
 		return p, err
 	}
-	now := s.clock.Now()
-	if k.LastUsed == nil || now.Sub(*k.LastUsed) >= keyTouchInterval {
-		_ = s.write(ctx, func(tx store.Tx) error {
-			cur, err := tx.GetAPIKey(k.ID)
-			if err != nil {
-				return err
-			}
-			cur.LastUsed = &now
-			return tx.UpdateAPIKey(&cur)
-		})
-	}
+	s.auth.put(hash, authEntry{p: p, keyID: k.ID, lastUsed: k.LastUsed, expires: now.Add(authCacheTTL)}, gen)
+	s.touchKey(ctx, hash, k.ID, k.LastUsed, now)
 	return p, nil
+}
+
+// touchKey records that a key was used, at most once per keyTouchInterval.
+func (s *Service) touchKey(ctx context.Context, hash, keyID string, lastUsed *time.Time, now time.Time) {
+	if !s.auth.claimTouch(hash, lastUsed, now) {
+		return
+	}
+	_ = s.write(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetAPIKey(keyID)
+		if err != nil {
+			return err
+		}
+		cur.LastUsed = &now
+		return tx.UpdateAPIKey(&cur)
+	})
 }
 
 // AuthenticateToken resolves a login access token to its principal. Unknown and expired
@@ -425,5 +438,8 @@ func (s *Service) RevokeKey(ctx context.Context, p core.Principal, id string) (c
 		}
 		return tx.UpdateAPIKey(&k)
 	})
+	if err == nil {
+		s.auth.invalidate() // the key must stop working now, not when its cache entry expires
+	}
 	return k, err
 }

@@ -34,6 +34,7 @@ type Service struct {
 	clock core.Clock
 	log   *slog.Logger
 	pw    hasher
+	auth  *authCache
 
 	// Wake is called after a commit that gave the engine work; nil is allowed.
 	Wake func()
@@ -52,7 +53,8 @@ func New(st store.Store, cfg Config) *Service {
 	if cfg.OperatorEmail == "" {
 		cfg.OperatorEmail = "operator@hangar.local"
 	}
-	return &Service{st: st, cfg: cfg, env: cfg.Env, clock: cfg.Env.Clock, log: cfg.Logger, pw: newHasher(4)}
+	return &Service{st: st, cfg: cfg, env: cfg.Env, clock: cfg.Env.Clock, log: cfg.Logger, pw: newHasher(4),
+		auth: newAuthCache()}
 }
 
 // Catalog returns the catalog the service validates against.
