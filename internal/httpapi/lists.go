@@ -13,19 +13,24 @@ import (
 )
 
 // filterList applies exact-match AND filters, order, skip and limit to a rendered list
-// (users, templates, networks, scripts: small per-team lists). A filter only applies to a
-// field of the object; unknown keys are ignored (spec §1.3).
-func filterList[T any](items []T, a listArgs, maxLimit int) ([]T, error) {
+// (users, templates, networks, scripts: small per-team lists). The filterable fields are the
+// JSON keys of shape, the list's object type, whatever the items are: a filter on a field an
+// item lacks (teamId of a public template) matches only null, and unknown keys are ignored
+// (spec §1.3, §1.7).
+func filterList[T any](items []T, a listArgs, maxLimit int, shape any) ([]T, error) {
 	objs := make([]map[string]any, len(items))
-	fields := map[string]bool{}
 	for i, it := range items {
 		b, _ := json.Marshal(it)
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.UseNumber()
 		_ = dec.Decode(&objs[i])
-		for k := range objs[i] {
-			fields[k] = true
-		}
+	}
+	fields := map[string]bool{}
+	var keys map[string]json.RawMessage
+	b, _ := json.Marshal(shape)
+	_ = json.Unmarshal(b, &keys)
+	for k := range keys {
+		fields[k] = true
 	}
 	keep := make([]int, 0, len(items))
 	for i, o := range objs {
@@ -33,7 +38,7 @@ func filterList[T any](items []T, a listArgs, maxLimit int) ([]T, error) {
 			keep = append(keep, i)
 		}
 	}
-	order, err := service.ParseOrder(a.order, func(f string) bool { return fields[f] || len(items) == 0 })
+	order, err := service.ParseOrder(a.order, func(f string) bool { return fields[f] })
 	if err != nil {
 		return nil, err
 	}
@@ -116,12 +121,12 @@ func compareJSON(a, b any) int {
 	return cmp.Compare(as, bs)
 }
 
-func listReply[T any](s *Server, c *call, items []T) (reply, error) {
+func listReply[T any](s *Server, c *call, items []T, shape any) (reply, error) {
 	a, err := c.p.list()
 	if err != nil {
 		return reply{}, err
 	}
-	out, err := filterList(items, a, s.cfg.MaxListLimit)
+	out, err := filterList(items, a, s.cfg.MaxListLimit, shape)
 	if err != nil {
 		return reply{}, err
 	}
@@ -137,7 +142,7 @@ func (s *Server) listUsers(c *call) (reply, error) {
 	for i, u := range users {
 		out[i] = toUser(u)
 	}
-	return listReply(s, c, out)
+	return listReply(s, c, out, api.PaperspaceUser{})
 }
 
 func (s *Server) listTemplates(c *call) (reply, error) {
@@ -149,7 +154,7 @@ func (s *Server) listTemplates(c *call) (reply, error) {
 	for i, t := range ts {
 		out[i] = toTemplate(t)
 	}
-	return listReply(s, c, out)
+	return listReply(s, c, out, api.PaperspaceTeamTemplate{}) // the public shape's keys are a subset
 }
 
 func (s *Server) listNetworks(c *call) (reply, error) {
@@ -161,7 +166,7 @@ func (s *Server) listNetworks(c *call) (reply, error) {
 	for i, n := range ns {
 		out[i] = toNetwork(n)
 	}
-	return listReply(s, c, out)
+	return listReply(s, c, out, api.PaperspaceNetwork{})
 }
 
 func (s *Server) listScripts(c *call) (reply, error) {
@@ -173,7 +178,7 @@ func (s *Server) listScripts(c *call) (reply, error) {
 	for i, sc := range ss {
 		out[i] = toScript(sc)
 	}
-	return listReply(s, c, out)
+	return listReply(s, c, out, api.Script{})
 }
 
 // scriptID reads the required scriptId.

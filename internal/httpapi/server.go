@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -149,29 +150,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
+// normalizePath collapses duplicate slashes, drops trailing slashes and resolves "." and ".."
+// segments, so that the mux matches directly: left to http.ServeMux, a non-canonical path is
+// answered with a redirect and a non-JSON body.
 func normalizePath(p string) string {
-	if strings.Contains(p, "//") {
-		var b strings.Builder
-		prev := byte(0)
-		for i := 0; i < len(p); i++ {
-			if p[i] == '/' && prev == '/' {
-				continue
-			}
-			prev = p[i]
-			b.WriteByte(p[i])
-		}
-		p = b.String()
-	}
-	if len(p) > 1 && strings.HasSuffix(p, "/") {
-		p = strings.TrimRight(p, "/")
-		if p == "" {
-			p = "/"
-		}
-	}
-	if p == "" {
-		p = "/"
-	}
-	return p
+	return path.Clean("/" + p)
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt Route) {
