@@ -23,6 +23,8 @@ import (
 	"hangar/internal/hypervisor/sim"
 	"hangar/internal/lifecycle"
 	"hangar/internal/service"
+	"hangar/internal/store"
+	"hangar/internal/store/postgres"
 	"hangar/internal/store/sqlite"
 )
 
@@ -31,7 +33,7 @@ type ServeCmd struct {
 	Listen   string `default:"127.0.0.1:3102" env:"HANGAR_LISTEN" help:"Address to serve the API on."`
 	Data     string `default:"./hangar-data" env:"HANGAR_DATA" help:"Data directory (SQLite database, operator.key)."`
 	Driver   string `default:"sim" enum:"sim" env:"HANGAR_DRIVER" help:"Hypervisor driver: sim (simulated hosts)."`
-	Database string `env:"HANGAR_DATABASE" help:"Database: a SQLite file path (default <data>/hangar.db)."`
+	Database string `env:"HANGAR_DATABASE" help:"Database: a SQLite file path (default <data>/hangar.db), or a postgres:// URL to share one database between several replicas."`
 	Sync     string `default:"full" enum:"normal,full" env:"HANGAR_SQLITE_SYNC" help:"SQLite synchronous mode: full survives power loss, normal only process crashes."`
 
 	SimTimeScale       float64       `default:"1.0" env:"HANGAR_SIM_TIME_SCALE" help:"Multiply the simulated state durations (provisioning 40s, starting 25s, serviceready 6s, stopping 30s, restarting 40s)."`
@@ -65,7 +67,7 @@ type server struct {
 	addr   string
 	http   *http.Server
 	pprof  *http.Server // nil without --pprof
-	db     *sqlite.DB
+	db     store.Store
 	eng    *engine.Engine
 	cancel context.CancelFunc
 	done   chan error
@@ -103,14 +105,7 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 	if err := os.MkdirAll(c.Data, 0o700); err != nil {
 		return nil, err
 	}
-	dbPath := c.Database
-	if dbPath == "" {
-		dbPath = filepath.Join(c.Data, "hangar.db")
-	}
-	if strings.Contains(dbPath, "://") && !strings.HasPrefix(dbPath, "file:") {
-		return nil, fmt.Errorf("--database %q: only SQLite files are supported by this build", dbPath)
-	}
-	db, err := sqlite.Open(ctx, dbPath, sqlite.Options{Synchronous: c.Sync})
+	db, single, err := c.openStore(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +113,7 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 	env := &lifecycle.Env{Clock: core.SystemClock{}, PublicPool: pool, DefaultNet: private, Expect: drv.Expect}
 	svc := service.New(db, service.Config{Catalog: cat, Env: env, Logger: log, TokenTTL: c.TokenTTL,
 		DefaultShutdownHours: c.ShutdownHours})
-	eng := engine.New(engine.Config{Store: db, Driver: drv, Env: env, Logger: log, Workers: c.Workers, ResetLeases: true})
+	eng := engine.New(engine.Config{Store: db, Driver: drv, Env: env, Logger: log, Workers: c.Workers, ResetLeases: single})
 	svc.Wake, svc.Destroyed = eng.Wake, eng.Destroyed
 	if err := c.bootstrap(ctx, svc, stdout); err != nil {
 		db.Close()
@@ -154,6 +149,25 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 	}()
 	log.Info("hangar serving", "addr", s.addr, "data", c.Data, "driver", drv.Name(), "sim_time_scale", c.SimTimeScale)
 	return s, nil
+}
+
+// openStore opens the database named by --database: SQLite by default, PostgreSQL for a
+// postgres:// URL. single reports whether this process is the database's only user (SQLite),
+// in which case the engine may clear stale leases at start.
+func (c *ServeCmd) openStore(ctx context.Context) (db store.Store, single bool, err error) {
+	switch {
+	case strings.HasPrefix(c.Database, "postgres://"), strings.HasPrefix(c.Database, "postgresql://"):
+		db, err = postgres.Open(ctx, c.Database, postgres.Options{})
+		return db, false, err
+	case strings.Contains(c.Database, "://"):
+		return nil, false, fmt.Errorf("--database %q: use a SQLite file path or a postgres:// URL", c.Database)
+	}
+	path := c.Database
+	if path == "" {
+		path = filepath.Join(c.Data, "hangar.db")
+	}
+	db, err = sqlite.Open(ctx, path, sqlite.Options{Synchronous: c.Sync})
+	return db, true, err
 }
 
 // bootstrap creates the operator on first start and writes its key to <data>/operator.key.

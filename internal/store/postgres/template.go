@@ -1,0 +1,37 @@
+package postgres
+
+import "hangar/internal/core"
+
+const templateCols = `id, name, label, os, os_family, agent_type, team_id, user_id, region, image, kernel,
+	initrd, created`
+
+func scanTemplate(s scanner) (core.Template, error) {
+	var m core.Template
+	err := s.Scan(&m.ID, &m.Name, &m.Label, &m.OS, &m.OSFamily, &m.AgentType, &m.TeamID,
+		&m.UserID, &m.Region, &m.Image, &m.Kernel, &m.Initrd, timeCol{&m.Created})
+	return m, err
+}
+
+func (t *tx) CreateTemplate(m *core.Template) error {
+	return t.insert("template", m.ID, "", `INSERT INTO templates (`+templateCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`,
+		m.ID, m.Name, m.Label, m.OS, m.OSFamily, m.AgentType, m.TeamID, m.UserID,
+		m.Region, m.Image, m.Kernel, m.Initrd, ms(m.Created))
+}
+
+func (t *tx) GetTemplate(id string) (core.Template, error) {
+	m, err := scanTemplate(t.queryRow(`SELECT `+templateCols+` FROM templates WHERE id = $1`, id))
+	return m, t.dbErr(err, "template", id)
+}
+
+func (t *tx) ListTemplates(teamID string) ([]core.Template, error) {
+	if teamID == "" {
+		return list(t, "templates", scanTemplate, `SELECT `+templateCols+` FROM templates ORDER BY created, id`)
+	}
+	return list(t, "templates", scanTemplate, `SELECT `+templateCols+` FROM templates
+		WHERE team_id IS NULL OR team_id = $1 ORDER BY created, id`, teamID)
+}
+
+func (t *tx) DeleteTemplate(id string) error {
+	return t.execOne("template", id, `DELETE FROM templates WHERE id = $1`, id)
+}
