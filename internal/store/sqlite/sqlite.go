@@ -106,7 +106,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 }
 
 func (db *DB) open(ctx context.Context) error {
-	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(%s)&_pragma=temp_store(MEMORY)",
+	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(%s)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32768)",
 		db.opts.BusyTimeout.Milliseconds(), db.opts.Synchronous)
 	var err error
 	db.write, err = sql.Open("sqlite", db.path+"?_pragma=journal_mode(WAL)&"+common+"&_txlock=immediate")

@@ -314,6 +314,8 @@ func TestMachineQueryPlan(t *testing.T) {
 		{TeamID: "te1"},
 		{TeamID: "te1", VisibleTo: "u1", Limit: 10},
 		{TeamID: "te1", Where: []core.Filter{{Field: "state", Value: core.FilterValue{Str: "ready"}}}},
+		{TeamID: "te1", Where: []core.Filter{{Field: "machineType", Value: core.FilterValue{Str: "C2"}}}, Limit: 1000},
+		{TeamID: "te1", Where: []core.Filter{{Field: "name", Value: core.FilterValue{Str: "needle"}}}, Limit: 1000},
 	} {
 		query, args, err := buildMachineQuery(q)
 		if err != nil {
@@ -336,6 +338,12 @@ func TestMachineQueryPlan(t *testing.T) {
 		t.Logf("%+v: %v", q, plan)
 		if !strings.Contains(plan[0], "machines USING INDEX") {
 			t.Errorf("query %+v does not use a machines index: %v", q, plan)
+		}
+		if len(q.Where) > 0 && !strings.Contains(strings.Join(plan, " "), "team_id=? AND") {
+			t.Errorf("filtered query %+v does not seek on team and filter: %v", q, plan)
+		}
+		if strings.Contains(strings.Join(plan, " "), "TEMP B-TREE") {
+			t.Errorf("query %+v sorts in a temporary b-tree instead of reading in index order: %v", q, plan)
 		}
 	}
 }
