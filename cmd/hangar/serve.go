@@ -105,14 +105,19 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 	if err := os.MkdirAll(c.Data, 0o700); err != nil {
 		return nil, err
 	}
-	db, single, err := c.openStore(ctx)
+	raw, single, err := c.openStore(ctx)
 	if err != nil {
 		return nil, err
+	}
+	db, gens := raw, (*store.Generations)(nil)
+	if single { // every write goes through this process: reads may be cached
+		gens = store.NewGenerations(raw)
+		db = gens
 	}
 	drv := sim.New(sim.DefaultTimings().Scaled(c.SimTimeScale, c.SimServiceReadyMin), cat)
 	env := &lifecycle.Env{Clock: core.SystemClock{}, PublicPool: pool, DefaultNet: private, Expect: drv.Expect}
 	svc := service.New(db, service.Config{Catalog: cat, Env: env, Logger: log, TokenTTL: c.TokenTTL,
-		DefaultShutdownHours: c.ShutdownHours})
+		DefaultShutdownHours: c.ShutdownHours, Generations: optionalGens(gens)})
 	eng := engine.New(engine.Config{Store: db, Driver: drv, Env: env, Logger: log, Workers: c.Workers, ResetLeases: single})
 	svc.Wake, svc.Destroyed = eng.Wake, eng.Destroyed
 	if err := c.bootstrap(ctx, svc, stdout); err != nil {
@@ -235,4 +240,12 @@ func (f simFaults) Faults() []api.Fault {
 		out = append(out, api.Fault{Action: x.Action, Remaining: x.Remaining, Message: x.Message})
 	}
 	return out
+}
+
+// optionalGens keeps a nil *store.Generations from becoming a non-nil interface.
+func optionalGens(g *store.Generations) interface{ Gen() uint64 } {
+	if g == nil {
+		return nil
+	}
+	return g
 }

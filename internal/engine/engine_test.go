@@ -47,17 +47,21 @@ func setup(t *testing.T) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	clock := &fakeClock{now: time.Date(2026, 3, 14, 15, 0, 0, 0, time.UTC)}
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"), sqlite.Options{Synchronous: "NORMAL", Clock: clock})
+	raw, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"), sqlite.Options{Synchronous: "NORMAL", Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { raw.Close() })
+	// Every write goes through Generations, as in hangar serve on SQLite, so that these
+	// tests also check that the service's machine cache never serves a stale machine.
+	gens := store.NewGenerations(raw)
+	db := gens
 	cat := core.DefaultCatalog()
 	tim := sim.DefaultTimings()
 	drv := sim.New(tim, cat)
 	env := &lifecycle.Env{Clock: clock, PublicPool: netip.MustParsePrefix("198.18.0.0/24"),
 		DefaultNet: netip.MustParsePrefix("10.128.0.0/16"), Expect: drv.Expect}
-	svc := service.New(db, service.Config{Catalog: cat, Env: env, DefaultShutdownHours: 168})
+	svc := service.New(db, service.Config{Catalog: cat, Env: env, DefaultShutdownHours: 168, Generations: gens})
 	eng := New(Config{Store: db, Driver: drv, Env: env})
 	t.Cleanup(eng.Wait)
 	svc.Destroyed = eng.Destroyed

@@ -322,6 +322,13 @@ const maxEvents = 10
 
 // GetMachine returns a visible machine with its last ten events, newest first.
 func (s *Service) GetMachine(ctx context.Context, p core.Principal, id string) (MachineDetail, error) {
+	var gen uint64
+	if s.cfg.Generations != nil {
+		gen = s.cfg.Generations.Gen()
+		if d, ok := s.machines.get(id, gen); ok && cachedVisible(p, d.Machine) {
+			return d, nil
+		}
+	}
 	var d MachineDetail
 	err := s.read(ctx, func(tx store.Tx) error {
 		var err error
@@ -331,6 +338,9 @@ func (s *Service) GetMachine(ctx context.Context, p core.Principal, id string) (
 		d.Events, err = tx.ListEvents(id, maxEvents)
 		return err
 	})
+	if err == nil && s.cfg.Generations != nil {
+		s.machines.put(id, gen, d)
+	}
 	return d, err
 }
 

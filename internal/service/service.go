@@ -24,6 +24,9 @@ type Config struct {
 	DefaultShutdownHours int
 	// OperatorEmail is the email of the operator account created on first start.
 	OperatorEmail string
+	// Generations, when set, counts every committed write to the store and enables the read
+	// cache of machines; set it only when this process is the database's only writer.
+	Generations interface{ Gen() uint64 }
 }
 
 // Service implements the use cases of the Paperspace and operator APIs.
@@ -34,7 +37,9 @@ type Service struct {
 	clock core.Clock
 	log   *slog.Logger
 	pw    hasher
-	auth  *authCache
+
+	machines machineCache
+	auth     *authCache
 
 	// Wake is called after a commit that gave the engine work; nil is allowed.
 	Wake func()
