@@ -124,6 +124,15 @@ func (e *Engine) Run(ctx context.Context) error {
 
 func (e *Engine) claim(ctx context.Context, jobs chan<- string) (int, error) {
 	now := e.env.Clock.Now()
+	// Look before writing: an idle engine then commits nothing, which keeps the read caches
+	// keyed on write generations (store.Generations) warm.
+	var next *time.Time
+	if err := e.st.Read(ctx, func(tx store.Tx) (err error) { next, err = tx.NextDue(); return }); err != nil {
+		return 0, err
+	}
+	if next == nil || next.After(now) {
+		return 0, nil
+	}
 	var ids []string
 	err := e.st.Write(ctx, func(tx store.Tx) (err error) {
 		ids, err = tx.ClaimDue(now, e.owner, now.Add(e.cfg.Lease), claimBatch)
