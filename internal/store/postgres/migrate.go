@@ -3,17 +3,13 @@ package postgres
 import (
 	"context"
 	"embed"
-	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hangar/internal/core"
+	"hangar/internal/store/sqlq"
 )
 
 //go:embed migrations/*.sql
@@ -24,41 +20,8 @@ var migrationFS embed.FS
 // for each other.
 const migrateLockKey = 0x48414e47 // "HANG"
 
-// migration is one numbered schema change, from migrations/NNNN_name.sql.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // migrations returns the embedded migrations ordered by version.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive number and _", base)
-		}
-		body, err := migrationFS.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: base, sql: string(body)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i := 1; i < len(out); i++ {
-		if out[i].version == out[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s share a version", out[i-1].name, out[i].name)
-		}
-	}
-	return out, nil
-}
+func migrations() ([]sqlq.Migration, error) { return sqlq.Migrations(migrationFS, "migrations") }
 
 // migrate applies the migrations newer than the schema's version in one transaction. The
 // transaction first takes an advisory lock, so replicas that start together run it one at a
@@ -94,20 +57,20 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return core.Wrap(core.Internal, err, "postgres: read schema version")
 	}
-	if n := len(ms); n > 0 && current > ms[n-1].version {
+	if n := len(ms); n > 0 && current > ms[n-1].Version {
 		return core.Errorf(core.Internal, "postgres: database schema version %d is newer than this binary's %d",
-			current, ms[n-1].version)
+			current, ms[n-1].Version)
 	}
 	for _, m := range ms {
-		if m.version <= current {
+		if m.Version <= current {
 			continue
 		}
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return core.Wrap(core.Internal, err, "postgres: apply migration "+m.name)
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return core.Wrap(core.Internal, err, "postgres: apply migration "+m.Name)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-			m.version, m.name, time.Now().UnixMilli()); err != nil {
-			return core.Wrap(core.Internal, err, "postgres: record migration "+m.name)
+			m.Version, m.Name, time.Now().UnixMilli()); err != nil {
+			return core.Wrap(core.Internal, err, "postgres: record migration "+m.Name)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -145,8 +145,8 @@ func TestMigrations(t *testing.T) {
 	if err := dbs[0].pool.QueryRow(t.Context(), `SELECT COUNT(*), MAX(version) FROM schema_migrations`).Scan(&n, &max); err != nil {
 		t.Fatal(err)
 	}
-	if n != len(ms) || max != ms[len(ms)-1].version {
-		t.Errorf("%d migrations up to %d recorded, want %d up to %d", n, max, len(ms), ms[len(ms)-1].version)
+	if n != len(ms) || max != ms[len(ms)-1].Version {
+		t.Errorf("%d migrations up to %d recorded, want %d up to %d", n, max, len(ms), ms[len(ms)-1].Version)
 	}
 	if err := dbs[1].Write(t.Context(), func(tx store.Tx) error {
 		return tx.CreateTeam(&core.Team{ID: "te1", Name: "kept", Created: time.UnixMilli(1).UTC()})

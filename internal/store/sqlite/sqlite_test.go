@@ -89,8 +89,8 @@ func TestMigrationsIdempotent(t *testing.T) {
 		if err := db.write.QueryRow(`SELECT COUNT(*), MAX(version) FROM schema_migrations`).Scan(&n, &max); err != nil {
 			t.Fatal(err)
 		}
-		if n != len(ms) || max != ms[len(ms)-1].version {
-			t.Errorf("open #%d: %d migrations up to %d, want %d up to %d", i, n, max, len(ms), ms[len(ms)-1].version)
+		if n != len(ms) || max != ms[len(ms)-1].Version {
+			t.Errorf("open #%d: %d migrations up to %d, want %d up to %d", i, n, max, len(ms), ms[len(ms)-1].Version)
 		}
 		if i == 0 {
 			if err := db.Write(t.Context(), func(tx store.Tx) error {
