@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -336,7 +335,6 @@ func TestConcurrentCreatesNeverOversubscribe(t *testing.T) {
 	if avail["available"] != false {
 		t.Fatalf("availability with no free slot: %v", avail)
 	}
-	_ = http.StatusOK
 }
 
 // TestGracefulShutdown sends SIGTERM and SIGINT to a serving process: it must exit 0 promptly

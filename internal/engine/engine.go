@@ -106,7 +106,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.wg.Wait()
 	}()
 	for {
-		n, err := e.claim(ctx, jobs)
+		n, next, err := e.claim(ctx, jobs)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -116,44 +116,50 @@ func (e *Engine) Run(ctx context.Context) error {
 		if n == claimBatch {
 			continue
 		}
-		if !e.sleep(ctx) {
+		if !e.sleep(ctx, next) {
 			return nil
 		}
 	}
 }
 
-func (e *Engine) claim(ctx context.Context, jobs chan<- string) (int, error) {
-	now := e.env.Clock.Now()
+func (e *Engine) claim(ctx context.Context, jobs chan<- string) (int, *time.Time, error) {
 	// Look before writing: an idle engine then commits nothing, which keeps the read caches
 	// keyed on write generations (store.Generations) warm.
-	var next *time.Time
-	if err := e.st.Read(ctx, func(tx store.Tx) (err error) { next, err = tx.NextDue(); return }); err != nil {
-		return 0, err
+	next, err := e.nextDue(ctx)
+	if err != nil || next == nil || next.After(e.env.Clock.Now()) {
+		return 0, next, err
 	}
-	if next == nil || next.After(now) {
-		return 0, nil
-	}
-	var ids []string
-	err := e.st.Write(ctx, func(tx store.Tx) (err error) {
-		ids, err = tx.ClaimDue(now, e.owner, now.Add(e.cfg.Lease), claimBatch)
-		return err
-	})
+	ids, err := e.claimDue(ctx)
 	for _, id := range ids {
 		select {
 		case jobs <- id:
 		case <-ctx.Done():
-			return len(ids), nil
+			return len(ids), next, nil
 		}
 	}
-	return len(ids), err
+	return len(ids), next, err
 }
 
-// sleep waits until the next machine is due, a wake-up, or the poll interval; false when ctx
-// is done.
-func (e *Engine) sleep(ctx context.Context) bool {
+func (e *Engine) nextDue(ctx context.Context) (next *time.Time, err error) {
+	err = e.st.Read(ctx, func(tx store.Tx) (err error) { next, err = tx.NextDue(); return })
+	return next, err
+}
+
+// claimDue leases up to claimBatch machines due now.
+func (e *Engine) claimDue(ctx context.Context) (ids []string, err error) {
+	now := e.env.Clock.Now()
+	err = e.st.Write(ctx, func(tx store.Tx) (err error) {
+		ids, err = tx.ClaimDue(now, e.owner, now.Add(e.cfg.Lease), claimBatch)
+		return err
+	})
+	return ids, err
+}
+
+// sleep waits until next (the earliest due machine, nil for none), a wake-up, or the poll
+// interval; false when ctx is done.
+func (e *Engine) sleep(ctx context.Context, next *time.Time) bool {
 	wait := e.cfg.PollInterval
-	var next *time.Time
-	if err := e.st.Read(ctx, func(tx store.Tx) (err error) { next, err = tx.NextDue(); return }); err == nil && next != nil {
+	if next != nil {
 		// Machines being worked on are still due; wake soon to catch their follow-ups.
 		wait = min(wait, max(next.Sub(e.env.Clock.Now()), 20*time.Millisecond))
 	}
@@ -263,12 +269,7 @@ func (e *Engine) Wait() { e.wg.Wait() }
 func (e *Engine) Drain(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		now := e.env.Clock.Now()
-		var ids []string
-		err := e.st.Write(ctx, func(tx store.Tx) (err error) {
-			ids, err = tx.ClaimDue(now, e.owner, now.Add(e.cfg.Lease), claimBatch)
-			return err
-		})
+		ids, err := e.claimDue(ctx)
 		if err != nil || len(ids) == 0 {
 			return total, err
 		}

@@ -133,52 +133,33 @@ func listReply[T any](s *Server, c *call, items []T, shape any) (reply, error) {
 	return ok(out)
 }
 
-func (s *Server) listUsers(c *call) (reply, error) {
-	users, err := s.svc.ListUsers(c.ctx(), c.pr)
+// renderList renders a service listing and applies the request's filters and paging.
+func renderList[T, U any](s *Server, c *call, items []T, err error, render func(T) U, shape any) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	out := make([]api.PaperspaceUser, len(users))
-	for i, u := range users {
-		out[i] = toUser(u)
-	}
-	return listReply(s, c, out, api.PaperspaceUser{})
+	return listReply(s, c, mapAll(items, render), shape)
+}
+
+func (s *Server) listUsers(c *call) (reply, error) {
+	users, err := s.svc.ListUsers(c.ctx(), c.pr)
+	return renderList(s, c, users, err, toUser, api.PaperspaceUser{})
 }
 
 func (s *Server) listTemplates(c *call) (reply, error) {
 	ts, err := s.svc.ListTemplates(c.ctx(), c.pr)
-	if err != nil {
-		return reply{}, err
-	}
-	out := make([]any, len(ts))
-	for i, t := range ts {
-		out[i] = toTemplate(t)
-	}
-	return listReply(s, c, out, api.PaperspaceTeamTemplate{}) // the public shape's keys are a subset
+	// the public template shape's keys are a subset of the team one's
+	return renderList(s, c, ts, err, toTemplate, api.PaperspaceTeamTemplate{})
 }
 
 func (s *Server) listNetworks(c *call) (reply, error) {
 	ns, err := s.svc.ListNetworks(c.ctx(), c.pr)
-	if err != nil {
-		return reply{}, err
-	}
-	out := make([]api.PaperspaceNetwork, len(ns))
-	for i, n := range ns {
-		out[i] = toNetwork(n)
-	}
-	return listReply(s, c, out, api.PaperspaceNetwork{})
+	return renderList(s, c, ns, err, toNetwork, api.PaperspaceNetwork{})
 }
 
 func (s *Server) listScripts(c *call) (reply, error) {
 	ss, err := s.svc.ListScripts(c.ctx(), c.pr)
-	if err != nil {
-		return reply{}, err
-	}
-	out := make([]api.Script, len(ss))
-	for i, sc := range ss {
-		out[i] = toScript(sc)
-	}
-	return listReply(s, c, out, api.Script{})
+	return renderList(s, c, ss, err, toScript, api.Script{})
 }
 
 // scriptID reads the required scriptId.

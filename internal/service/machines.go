@@ -247,10 +247,7 @@ func (s *Service) createInTx(tx store.Tx, p core.Principal, c CreateMachine, new
 		m.ScriptID = &sc.ID
 	}
 	if err := s.env.AcquireCapacity(tx, &m); err != nil {
-		if core.ErrorCode(err) == core.Unavailable {
-			return core.Machine{}, invalid("%s", core.ErrorMessage(err))
-		}
-		return core.Machine{}, err
+		return core.Machine{}, asInvalid(err)
 	}
 	if err := s.env.AllocatePrivateIP(tx, &m, network); err != nil {
 		return core.Machine{}, err
