@@ -38,6 +38,12 @@ type Request struct {
 	Attempt  int       // 0 on the first call for this state
 	Since    time.Time // when the machine entered the state
 	Now      time.Time
+	// Script is the machine's startup script when it should run on this boot (enabled, and
+	// not a runOnce script after the first boot); nil otherwise. Drivers that run guests put
+	// it where the guest finds it at provisioning and boot.
+	Script *core.Script
+	// Network is the machine's private network; nil for the region's default network.
+	Network *core.Network
 }
 
 // Facts are what a driver learnt about a machine while completing a state; nil fields are
@@ -49,6 +55,8 @@ type Facts struct {
 	GPU          *string
 	StorageTotal *int64
 	StorageUsed  *int64
+	// ScriptRan is when the guest reported running its startup script on this boot.
+	ScriptRan *time.Time
 }
 
 // Result is the answer of Advance.
@@ -76,4 +84,16 @@ func Permanentf(format string, args ...any) error {
 func IsPermanent(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Permanent
+}
+
+// Snapshotter is implemented by drivers that keep disk snapshots of machines. Snapshot ids
+// are chosen by the caller (the engine records them in the store) and are unique per machine.
+// Every method is idempotent.
+type Snapshotter interface {
+	// Snapshot records the machine's disk as it is now under id.
+	Snapshot(ctx context.Context, m core.Machine, id string) error
+	// Revert returns the machine's disk to snapshot id; the machine is powered off.
+	Revert(ctx context.Context, m core.Machine, id string) error
+	// DeleteSnapshot forgets snapshot id; deleting an unknown id is not an error.
+	DeleteSnapshot(ctx context.Context, m core.Machine, id string) error
 }
