@@ -159,6 +159,7 @@ type Machine struct {
 	NotificationMail *string
 
 	TakeInitialSnapshot    bool
+	MarkRestorePoint       bool // markSnapshotAsRestorePoint: the initial snapshot becomes the restore point
 	RestorePointSnapshotID *string
 	RestorePointFrequency  *string
 
@@ -174,7 +175,45 @@ type Machine struct {
 	NextAt     *time.Time
 	Attempts   int
 
+	// Timers (durable due times, fired by the engine through NextAt): ShutdownAt is when
+	// auto-shutdown stops the machine (armed only while it is ready), SnapshotAt when the next
+	// automatic snapshot is taken. nil: not armed.
+	ShutdownAt *time.Time
+	SnapshotAt *time.Time
+
 	Created time.Time
+}
+
+// Snapshot kinds.
+const (
+	SnapshotInitial = "initial" // takeInitialSnapshot, when provisioning finishes
+	SnapshotAuto    = "auto"    // performAutoSnapshot, kept to the newest autoSnapshotSaveCount
+)
+
+// Snapshot is a disk snapshot of a machine, held by the hypervisor driver under ID.
+type Snapshot struct {
+	ID        string
+	MachineID string
+	Kind      string // SnapshotInitial or SnapshotAuto
+	Created   time.Time
+	// Pruned marks a snapshot dropped by retention whose driver copy may still exist; the
+	// engine deletes it from the driver and then the row.
+	Pruned bool
+}
+
+// Mail is a notification email in the outbox. It is written in the same transaction as the
+// state change it reports and delivered by the mailer.
+type Mail struct {
+	ID        string
+	MachineID string
+	To        string
+	Subject   string
+	Body      string
+	Created   time.Time
+	Attempts  int        // delivery attempts made
+	NextAt    *time.Time // next delivery attempt; nil when sent or given up
+	Sent      *time.Time
+	LastError string
 }
 
 // Event is an entry of a machine's history (spec §2.1).

@@ -105,7 +105,8 @@ type Tx interface {
 	// UpdateMachine writes every field of a live machine. NotFound.
 	UpdateMachine(m *core.Machine) error
 	// DeleteMachine marks a machine destroyed at the given time; it disappears from
-	// GetMachine and ListMachines, and its access grants and private IPs are removed. NotFound.
+	// GetMachine and ListMachines, and its access grants, private IPs and snapshot records
+	// are removed. NotFound.
 	DeleteMachine(id string, at time.Time) error
 	// ListMachines returns the live machines matching q.
 	ListMachines(q core.MachineQuery) ([]core.Machine, error)
@@ -171,4 +172,28 @@ type Tx interface {
 	ResetLeases() error
 	// NextDue returns the earliest NextAt of a live machine, or nil.
 	NextDue() (*time.Time, error)
+
+	// CreateSnapshot records a machine's snapshot. Conflict if the id exists.
+	CreateSnapshot(s *core.Snapshot) error
+	// ListSnapshots returns a machine's snapshots, pruned ones included, oldest first (by
+	// Created, then ID).
+	ListSnapshots(machineID string) ([]core.Snapshot, error)
+	// PruneSnapshot marks a snapshot Pruned. NotFound.
+	PruneSnapshot(id string) error
+	// DeleteSnapshot removes a snapshot record. NotFound.
+	DeleteSnapshot(id string) error
+
+	// CreateMail puts a message in the outbox. Conflict if the id exists.
+	CreateMail(m *core.Mail) error
+	// ListMail returns the outbox messages about a machine, oldest first (Created, then ID).
+	ListMail(machineID string) ([]core.Mail, error)
+	// ClaimMail leases up to limit messages whose NextAt is at or before now and whose lease
+	// is free or expired, to owner until leaseUntil, and returns them ordered by NextAt (SKIP
+	// LOCKED on PostgreSQL, like ClaimDue).
+	ClaimMail(now time.Time, owner string, leaseUntil time.Time, limit int) ([]core.Mail, error)
+	// FinishMailAttempt writes Attempts, NextAt, Sent and LastError of a message and clears
+	// its lease, if owner holds it; false (and nothing written) otherwise. NotFound.
+	FinishMailAttempt(m *core.Mail, owner string) (bool, error)
+	// NextMailDue returns the earliest NextAt of the outbox, or nil.
+	NextMailDue() (*time.Time, error)
 }

@@ -18,6 +18,7 @@ var machineCols = []string{
 	"updates_pending", "network_id", "private_ip", "public_ip", "script_id", "last_run",
 	"notification_mail", "take_initial_snapshot", "restore_point_snapshot_id", "restore_point_frequency",
 	"state", "host_id", "holds_capacity", "booted", "op_event", "phase_since", "next_at", "attempts", "created",
+	"mark_restore_point", "shutdown_at", "snapshot_at",
 }
 
 func machineArgs(m *core.Machine) []any {
@@ -30,6 +31,7 @@ func machineArgs(m *core.Machine) []any {
 		nullMS(m.LastRun), m.NotificationMail, m.TakeInitialSnapshot, m.RestorePointSnapshotID,
 		m.RestorePointFrequency, m.State, m.HostID, m.HoldsCapacity, m.Booted, m.OpEvent,
 		ms(m.PhaseSince), nullMS(m.NextAt), m.Attempts, ms(m.Created),
+		m.MarkRestorePoint, nullMS(m.ShutdownAt), nullMS(m.SnapshotAt),
 	}
 }
 
@@ -44,7 +46,7 @@ func scanMachine(s scanner) (core.Machine, error) {
 		nullTimeCol{&m.LastRun}, &m.NotificationMail, &m.TakeInitialSnapshot,
 		&m.RestorePointSnapshotID, &m.RestorePointFrequency, &m.State, &m.HostID,
 		&m.HoldsCapacity, &m.Booted, &m.OpEvent, timeCol{&m.PhaseSince}, nullTimeCol{&m.NextAt}, &m.Attempts,
-		timeCol{&m.Created})
+		timeCol{&m.Created}, &m.MarkRestorePoint, nullTimeCol{&m.ShutdownAt}, nullTimeCol{&m.SnapshotAt})
 	return m, err
 }
 
@@ -87,7 +89,7 @@ func (t *tx) UpdateMachine(m *core.Machine) error {
 }
 
 // DeleteMachine soft-deletes the machine (the row stays for billing with deleted_at set),
-// drops its lease, and removes its access grants and private IPs.
+// drops its lease, and removes its access grants, private IPs and snapshot records.
 func (t *tx) DeleteMachine(id string, at time.Time) error {
 	if err := t.execOne("machine", id, `UPDATE machines SET deleted_at = $2, lease_owner = NULL, lease_until = NULL
 		WHERE id = $1 AND deleted_at IS NULL`, id, ms(at)); err != nil {
@@ -95,6 +97,9 @@ func (t *tx) DeleteMachine(id string, at time.Time) error {
 	}
 	if _, err := t.exec(`DELETE FROM machine_access WHERE machine_id = $1`, id); err != nil {
 		return t.dbErr(err, "machine access", id)
+	}
+	if _, err := t.exec(`DELETE FROM snapshots WHERE machine_id = $1`, id); err != nil {
+		return t.dbErr(err, "machine snapshots", id)
 	}
 	return t.DeletePrivateIPs(id)
 }

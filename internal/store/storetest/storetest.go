@@ -40,6 +40,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Idempotency", testIdempotency},
 		{"Leases", testLeases},
 		{"NextDue", testNextDue},
+		{"Snapshots", testSnapshots},
+		{"Outbox", testOutbox},
+		{"OutboxClaims", testOutboxClaims},
 		{"WriteRollback", testWriteRollback},
 		{"WriteIsolation", testWriteIsolation},
 		{"WriteConflictIsolation", testWriteConflictIsolation},
@@ -214,6 +217,7 @@ func fullMachine(id, teamID, userID string, created time.Time) core.Machine {
 		TakeInitialSnapshot: true, RestorePointSnapshotID: ptr("snap1"), RestorePointFrequency: ptr("shutdown"),
 		State: core.StateReady, HostID: "h1", HoldsCapacity: true, Booted: true,
 		OpEvent: "ev-" + id, PhaseSince: at(3), NextAt: ptr(at(10)), Attempts: 2, Created: created,
+		MarkRestorePoint: true, ShutdownAt: ptr(at(30)), SnapshotAt: ptr(at(40)),
 	}
 }
 
