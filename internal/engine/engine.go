@@ -174,19 +174,22 @@ func (e *Engine) sleep(ctx context.Context, next *time.Time) bool {
 	return true
 }
 
-// step advances one claimed machine by one driver call and commits the outcome.
+// step advances one claimed machine by one driver call and commits the outcome; for a
+// machine in a stable state it fires its due timers instead.
 func (e *Engine) step(ctx context.Context, id string) {
 	var m core.Machine
 	var tmpl core.Template
+	var script *core.Script
 	err := e.st.Read(ctx, func(tx store.Tx) error {
 		var err error
 		if m, err = tx.GetMachine(id); err != nil {
 			return err
 		}
 		tmpl, err = tx.GetTemplate(m.TemplateID)
-		if core.IsNotFound(err) { // deleted template: the machine keeps what it has
-			return nil
+		if err != nil && !core.IsNotFound(err) { // deleted template: the machine keeps what it has
+			return err
 		}
+		script, err = bootScript(tx, m)
 		return err
 	})
 	if err != nil {
@@ -201,7 +204,17 @@ func (e *Engine) step(ctx context.Context, id string) {
 		e.release(ctx, id)
 		return
 	}
-	res, derr := e.drv.Advance(ctx, hypervisor.Request{Machine: m, Template: tmpl, Attempt: m.Attempts, Since: m.PhaseSince, Now: now})
+	if lifecycle.Stable(m.State) {
+		e.fireTimers(ctx, m)
+		e.Wake()
+		return
+	}
+	res, derr := e.drv.Advance(ctx, hypervisor.Request{Machine: m, Template: tmpl, Attempt: m.Attempts,
+		Since: m.PhaseSince, Now: now, Script: script})
+	var snapshot string
+	if derr == nil && res.Done {
+		snapshot, derr = e.diskEffects(ctx, m)
+	}
 	err = e.st.Write(ctx, func(tx store.Tx) error {
 		cur, err := tx.GetMachine(id)
 		if err != nil {
@@ -222,7 +235,7 @@ func (e *Engine) step(ctx context.Context, id string) {
 			at := e.env.Clock.Now().Add(max(res.RetryAfter, 10*time.Millisecond))
 			cur.NextAt = &at
 		default:
-			err = e.complete(tx, &cur, res)
+			err = e.complete(tx, &cur, res, snapshot)
 		}
 		if err != nil {
 			return err

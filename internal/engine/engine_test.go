@@ -187,8 +187,10 @@ func TestCreateToReady(t *testing.T) {
 			t.Fatalf("event %s is %s (finished %v)", e.Name, e.State, e.Finished)
 		}
 	}
-	if d.Machine.NextAt != nil {
-		t.Fatal("a ready machine should leave the engine idle")
+	// A ready machine leaves the engine idle until its auto-shutdown timer (168 h by default).
+	shutdown := b.clock.Now().Add(168 * time.Hour)
+	if d.Machine.NextAt == nil || !d.Machine.NextAt.Equal(shutdown) || d.Machine.ShutdownAt == nil || !d.Machine.ShutdownAt.Equal(shutdown) {
+		t.Fatalf("ready machine: NextAt %v, ShutdownAt %v, want both %v", d.Machine.NextAt, d.Machine.ShutdownAt, shutdown)
 	}
 	if got := b.used(t, "P4000"); got != 1 {
 		t.Fatalf("used = %d, want 1", got)

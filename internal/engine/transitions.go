@@ -3,17 +3,33 @@ package engine
 import (
 	"hangar/internal/core"
 	"hangar/internal/hypervisor"
+	"hangar/internal/lifecycle"
+	"hangar/internal/notify"
 	"hangar/internal/store"
 )
 
-// complete applies the end of m's current state (spec §3.2) inside tx.
-func (e *Engine) complete(tx store.Tx, m *core.Machine, res hypervisor.Result) error {
+// complete applies the end of m's current state (spec §3.2) inside tx. snapshot is the
+// initial snapshot diskEffects took when provisioning finished ("" for none).
+func (e *Engine) complete(tx store.Tx, m *core.Machine, res hypervisor.Result, snapshot string) error {
+	if ran := res.Facts.ScriptRan; ran != nil { // the guest ran its startup script on this boot
+		t := *ran
+		m.LastRun = &t
+	}
 	switch m.State {
 	case core.StateProvisioning:
 		applyFacts(m, res.Facts)
 		if err := e.finishNamed(tx, m.ID, core.EventCreate, core.EventDone, ""); err != nil {
 			return err
 		}
+		if snapshot != "" {
+			if err := e.recordSnapshot(tx, m.ID, snapshot, core.SnapshotInitial); err != nil {
+				return err
+			}
+			if m.MarkRestorePoint {
+				m.RestorePointSnapshotID = &snapshot
+			}
+		}
+		lifecycle.ArmAutoSnapshot(m, e.env.Clock.Now())
 		if m.OpEvent == "" { // startOnCreate=false
 			e.env.Enter(m, core.StateOff)
 			return e.env.ReleaseCapacity(tx, m)
@@ -34,11 +50,13 @@ func (e *Engine) complete(tx store.Tx, m *core.Machine, res hypervisor.Result) e
 			return err
 		}
 		m.OpEvent = ""
-		if err := e.runScript(tx, m); err != nil {
-			return err
-		}
+		first := !m.Booted
 		m.Booted = true
 		e.env.Enter(m, core.StateReady)
+		if first && m.NotificationMail != nil {
+			mail := notify.ReadyMail(*m, e.env.Clock.Now())
+			return tx.CreateMail(&mail)
+		}
 	case core.StateStopping:
 		if err := e.env.FinishEvent(tx, m.OpEvent, core.EventDone, ""); err != nil {
 			return err
@@ -46,17 +64,30 @@ func (e *Engine) complete(tx store.Tx, m *core.Machine, res hypervisor.Result) e
 		m.OpEvent = ""
 		return e.powerOff(tx, m)
 	default: // stable states have nothing to complete
-		m.NextAt = nil
+		lifecycle.Reschedule(m)
 	}
 	return nil
 }
 
-// fail ends m's current operation with an error event and a safe state.
+// fail ends m's current operation with an error event and a safe state. A failed
+// provisioning sends the failure message to m's notificationEmail.
 func (e *Engine) fail(tx store.Tx, m *core.Machine, msg string) error {
 	if m.State == core.StateProvisioning {
 		if err := e.finishNamed(tx, m.ID, core.EventCreate, core.EventError, msg); err != nil {
 			return err
 		}
+		if err := e.env.FinishEvent(tx, m.OpEvent, core.EventError, msg); err != nil {
+			return err
+		}
+		m.OpEvent = ""
+		if err := e.powerOff(tx, m); err != nil {
+			return err
+		}
+		if m.NotificationMail == nil {
+			return nil
+		}
+		mail := notify.FailedMail(*m, msg, e.env.Clock.Now())
+		return tx.CreateMail(&mail)
 	}
 	if err := e.env.FinishEvent(tx, m.OpEvent, core.EventError, msg); err != nil {
 		return err
@@ -95,25 +126,29 @@ func (e *Engine) finishNamed(tx store.Tx, machineID, name string, state core.Eve
 	return nil
 }
 
-// runScript records a startup-script run when the machine boots (spec §3.2): enabled scripts
-// run on every boot, runOnce scripts on the first only.
-func (e *Engine) runScript(tx store.Tx, m *core.Machine) error {
+// bootScript returns the startup script to hand to the driver while m boots (spec §3.2):
+// an enabled script on every boot, a runOnce script on the first boot only (before m first
+// reached ready); nil otherwise, and outside the boot states.
+func bootScript(tx store.Tx, m core.Machine) (*core.Script, error) {
+	switch m.State {
+	case core.StateProvisioning, core.StateStarting, core.StateRestarting, core.StateServiceReady:
+	default:
+		return nil, nil
+	}
 	if m.ScriptID == nil {
-		return nil
+		return nil, nil
 	}
 	sc, err := tx.GetScript(*m.ScriptID)
 	if core.IsNotFound(err) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !sc.Enabled || (sc.RunOnce && m.Booted) {
-		return nil
+		return nil, nil
 	}
-	now := e.env.Clock.Now()
-	m.LastRun = &now
-	return nil
+	return &sc, nil
 }
 
 func applyFacts(m *core.Machine, f hypervisor.Facts) {

@@ -21,17 +21,23 @@ type Env struct {
 }
 
 // Enter moves m into state s now and schedules the engine: transitional states are looked at
-// after the driver's expected duration, stable states (ready, off) leave the engine idle.
+// after the driver's expected duration, stable states (ready, off) when their earliest timer
+// is due (never, without timers). Entering ready arms the auto-shutdown timer; entering any
+// other state disarms it.
 func (e *Env) Enter(m *core.Machine, s core.State) {
 	now := e.Clock.Now()
 	m.State, m.PhaseSince, m.Attempts = s, now, 0
-	switch s {
-	case core.StateReady, core.StateOff:
-		m.NextAt = nil
-	default:
-		at := now.Add(e.Expect(s))
-		m.NextAt = &at
+	if s == core.StateReady {
+		ArmShutdown(m, now)
+	} else {
+		m.ShutdownAt = nil
 	}
+	if Stable(s) {
+		Reschedule(m)
+		return
+	}
+	at := now.Add(e.Expect(s))
+	m.NextAt = &at
 }
 
 // NewEvent records an event in progress for m and returns it.

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"hangar/internal/core"
+	"hangar/internal/lifecycle"
+	"hangar/internal/notify"
 	"hangar/internal/scheduler"
 	"hangar/internal/store"
 )
@@ -81,6 +83,11 @@ func (s *Service) validateCreate(c *CreateMachine) error {
 	}
 	if newUser && (c.Email == nil || c.Password == nil || c.FirstName == nil || c.LastName == nil) {
 		return invalid("email, password, firstName and lastName are required together to create a user")
+	}
+	if c.NotificationEmail != nil {
+		if err := notify.ValidAddress(*c.NotificationEmail); err != nil {
+			return err
+		}
 	}
 	if c.RestorePointFrequency != nil && *c.RestorePointFrequency != "shutdown" {
 		return invalid("Invalid restorePointFrequency %q. Must be shutdown", *c.RestorePointFrequency)
@@ -200,7 +207,7 @@ func (s *Service) createInTx(tx store.Tx, p core.Principal, c CreateMachine, new
 		PerformAutoSnapshot: c.PerformAutoSnapshot, AutoSnapshotFrequency: c.AutoSnapshotFrequency,
 		AutoSnapshotSaveCount: c.AutoSnapshotSaveCount, DynamicPublicIP: c.DynamicPublicIP, IsManaged: c.IsManaged,
 		NotificationMail: c.NotificationEmail, TakeInitialSnapshot: c.TakeInitialSnapshot,
-		RestorePointFrequency: c.RestorePointFrequency, Created: now}
+		RestorePointFrequency: c.RestorePointFrequency, MarkRestorePoint: c.MarkSnapshotAsRestorePoint, Created: now}
 	m.ShutdownTimeoutInHours = c.ShutdownTimeoutInHours
 	if !c.ShutdownTimeoutSet {
 		m.ShutdownTimeoutInHours = ptr(s.cfg.DefaultShutdownHours)
@@ -400,42 +407,11 @@ func (s *Service) Power(ctx context.Context, p core.Principal, id string, action
 		if err != nil {
 			return err
 		}
-		next, outcome := core.NextState(m.State, action)
-		switch outcome {
-		case core.OutcomeReject:
-			return core.Errorf(core.Conflict, "Cannot %s machine %s while it is %s", action, m.ID, m.State)
-		case core.OutcomeNoop:
-			return nil
+		moved, err := s.env.Apply(tx, &m, action)
+		if err != nil || !moved {
+			return asInvalid(err)
 		}
 		changed = true
-		if err := s.env.FinishEvent(tx, m.OpEvent, core.EventCancelled, "superseded by "+string(action)); err != nil {
-			return err
-		}
-		ev, err := s.env.NewEvent(tx, m.ID, string(action))
-		if err != nil {
-			return err
-		}
-		m.OpEvent = ev.Handle
-		if next == core.StateStarting {
-			// A start needs a slot on a host; without one the start fails like Paperspace's
-			// (an error event, the machine stays off) rather than the call.
-			if err := s.env.AcquireCapacity(tx, &m); err != nil {
-				if core.ErrorCode(err) != core.Unavailable {
-					return err
-				}
-				m.OpEvent = ""
-				if err := s.env.FinishEvent(tx, ev.Handle, core.EventError, core.ErrorMessage(err)); err != nil {
-					return err
-				}
-				return tx.UpdateMachine(&m)
-			}
-			if m.DynamicPublicIP {
-				if err := s.env.AllocatePublicIP(tx, &m, true); err != nil {
-					return asInvalid(err)
-				}
-			}
-		}
-		s.env.Enter(&m, next)
 		return tx.UpdateMachine(&m)
 	})
 	if changed {
@@ -516,14 +492,40 @@ func (s *Service) UpdateMachine(ctx context.Context, p core.Principal, id string
 		if !p.User.IsAdmin() && m.UserID != p.User.ID {
 			return forbidden("Only the machine's owner or the team administrator can update it")
 		}
+		before := m
 		applyUpdate(&m, u)
+		s.rearmTimers(&m, before)
 		if err := s.updateIPs(tx, &m, u); err != nil {
 			return err
 		}
 		return tx.UpdateMachine(&m)
 	})
+	if err == nil {
+		s.wake()
+	}
 	return m, err
 }
+
+// rearmTimers re-arms the timers an update changed: a new shutdownTimeoutInHours or
+// shutdownTimeoutForces restarts the auto-shutdown countdown from now (if the machine is
+// ready; 0 or null disarms it), and a new performAutoSnapshot or autoSnapshotFrequency
+// schedules the next automatic snapshot one period from now (once provisioning is over).
+func (s *Service) rearmTimers(m *core.Machine, before core.Machine) {
+	now := s.clock.Now()
+	if !eqPtr(m.ShutdownTimeoutInHours, before.ShutdownTimeoutInHours) || m.ShutdownTimeoutForces != before.ShutdownTimeoutForces {
+		if m.State == core.StateReady {
+			lifecycle.ArmShutdown(m, now)
+		}
+	}
+	if m.PerformAutoSnapshot != before.PerformAutoSnapshot || !eqPtr(m.AutoSnapshotFrequency, before.AutoSnapshotFrequency) {
+		if m.State != core.StateProvisioning {
+			lifecycle.ArmAutoSnapshot(m, now)
+		}
+	}
+	lifecycle.Reschedule(m)
+}
+
+func eqPtr[T comparable](a, b *T) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 
 func applyUpdate(m *core.Machine, u UpdateMachine) {
 	if u.Name != nil {

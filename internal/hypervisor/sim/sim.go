@@ -1,9 +1,14 @@
 // Package sim is the simulated hypervisor: machines go through Paperspace's states with
 // realistic timings (spec §3.4, scaled) and no real work. Faults can be injected for tests.
+//
+// Each machine has a simulated disk whose content is a token (the template it was made from,
+// or whatever a test wrote with WriteDisk); snapshots copy the token and Revert restores it.
+// Disks live in memory, like faults: they are a test tool and are gone after a restart.
 package sim
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -50,13 +55,24 @@ type Driver struct {
 
 	mu     sync.Mutex
 	faults map[string]*Fault
+	disks  map[string]*disk // by machine id
 }
 
-var _ hypervisor.Driver = (*Driver)(nil)
+// disk is a simulated machine disk: its content is a token that changes on every write, and
+// a snapshot keeps a copy of the token.
+type disk struct {
+	content   string
+	snapshots map[string]string // snapshot id -> content
+}
+
+var (
+	_ hypervisor.Driver      = (*Driver)(nil)
+	_ hypervisor.Snapshotter = (*Driver)(nil)
+)
 
 // New returns a sim driver.
 func New(t Timings, c *core.Catalog) *Driver {
-	return &Driver{timings: t, catalog: c, faults: map[string]*Fault{}}
+	return &Driver{timings: t, catalog: c, faults: map[string]*Fault{}, disks: map[string]*disk{}}
 }
 
 // Name implements hypervisor.Driver.
@@ -152,10 +168,108 @@ func (d *Driver) Advance(_ context.Context, req hypervisor.Request) (hypervisor.
 		return hypervisor.Result{RetryAfter: left}, nil
 	}
 	res := hypervisor.Result{Done: true}
-	if req.Machine.State == core.StateProvisioning {
+	switch req.Machine.State {
+	case core.StateProvisioning:
 		res.Facts = d.facts(req.Machine, req.Template)
+		d.provision(req.Machine)
+	case core.StateServiceReady:
+		// The guest finished booting: a startup script handed to this boot has run.
+		if req.Script != nil {
+			ran := req.Now
+			res.Facts.ScriptRan = &ran
+		}
 	}
 	return res, nil
+}
+
+// provision creates a machine's disk from its template, once.
+func (d *Driver) provision(m core.Machine) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.diskOf(m)
+}
+
+// diskOf returns m's disk, creating it from m's template if this process has not seen the
+// machine yet (it was provisioned before a restart). d.mu must be held.
+func (d *Driver) diskOf(m core.Machine) *disk {
+	dk, ok := d.disks[m.ID]
+	if !ok {
+		dk = &disk{content: "template:" + m.TemplateID, snapshots: map[string]string{}}
+		d.disks[m.ID] = dk
+	}
+	return dk
+}
+
+// WriteDisk simulates the guest writing data to a machine's disk: afterwards its content is
+// data. It is a test tool; NotFound for a machine without a disk.
+func (d *Driver) WriteDisk(machineID, data string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dk, ok := d.disks[machineID]
+	if !ok {
+		return core.Errorf(core.NotFound, "sim: machine %s has no disk", machineID)
+	}
+	dk.content = data
+	return nil
+}
+
+// Disk returns the content of a machine's simulated disk; false if it has none.
+func (d *Driver) Disk(machineID string) (string, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dk, ok := d.disks[machineID]
+	if !ok {
+		return "", false
+	}
+	return dk.content, true
+}
+
+// SnapshotIDs returns the ids of a machine's snapshots, sorted.
+func (d *Driver) SnapshotIDs(machineID string) []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ids := []string{}
+	if dk, ok := d.disks[machineID]; ok {
+		for id := range dk.snapshots {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Snapshot implements hypervisor.Snapshotter: it copies the disk's content under id. Taking
+// the same id again keeps the first copy, so that a retried step does not move a snapshot.
+func (d *Driver) Snapshot(_ context.Context, m core.Machine, id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dk := d.diskOf(m)
+	if _, ok := dk.snapshots[id]; !ok {
+		dk.snapshots[id] = dk.content
+	}
+	return nil
+}
+
+// Revert implements hypervisor.Snapshotter: the disk's content becomes the snapshot's.
+func (d *Driver) Revert(_ context.Context, m core.Machine, id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	content, ok := d.diskOf(m).snapshots[id]
+	if !ok {
+		return hypervisor.Permanentf("sim: machine %s has no snapshot %s", m.ID, id)
+	}
+	d.disks[m.ID].content = content
+	return nil
+}
+
+// DeleteSnapshot implements hypervisor.Snapshotter.
+func (d *Driver) DeleteSnapshot(_ context.Context, m core.Machine, id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if dk, ok := d.disks[m.ID]; ok {
+		delete(dk.snapshots, id)
+	}
+	return nil
 }
 
 func (d *Driver) facts(m core.Machine, t core.Template) hypervisor.Facts {
@@ -172,5 +286,10 @@ func (d *Driver) facts(m core.Machine, t core.Template) hypervisor.Facts {
 	return f
 }
 
-// Destroy implements hypervisor.Driver; a simulated machine holds nothing.
-func (d *Driver) Destroy(context.Context, core.Machine) error { return nil }
+// Destroy implements hypervisor.Driver: the machine's disk and its snapshots are dropped.
+func (d *Driver) Destroy(_ context.Context, m core.Machine) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.disks, m.ID)
+	return nil
+}

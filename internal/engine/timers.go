@@ -1,0 +1,261 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"hangar/internal/core"
+	"hangar/internal/hypervisor"
+	"hangar/internal/lifecycle"
+	"hangar/internal/store"
+)
+
+// DefaultAutoSnapshotSaveCount is how many automatic snapshots are kept when
+// autoSnapshotSaveCount is null.
+const DefaultAutoSnapshotSaveCount = 1
+
+// SnapshotID is the id of a machine's snapshot for tag: the initial snapshot's tag is
+// "init", an automatic snapshot's its due time. Deterministic ids make a retried step ask the
+// driver for the same snapshot again instead of leaving a second one behind.
+func SnapshotID(machineID, tag string) string { return "snap-" + machineID + "-" + tag }
+
+func autoSnapshotID(machineID string, due time.Time) string {
+	return SnapshotID(machineID, strconv.FormatInt(due.UnixMilli(), 36))
+}
+
+// snapshotter is the driver's snapshot support, or nil.
+func (e *Engine) snapshotter() hypervisor.Snapshotter {
+	sn, _ := e.drv.(hypervisor.Snapshotter)
+	return sn
+}
+
+// diskEffects does the driver's disk work at the end of a completed state, before its
+// commit: the initial snapshot when provisioning finishes (its id is returned), and the
+// return to the restore point when a stop finishes. Both are idempotent, so a step retried
+// after a failed commit repeats them harmlessly. A permanent driver error skips the work
+// (logged); other errors are returned and the step is retried.
+func (e *Engine) diskEffects(ctx context.Context, m core.Machine) (string, error) {
+	sn := e.snapshotter()
+	switch {
+	case m.State == core.StateProvisioning && m.TakeInitialSnapshot:
+		if sn == nil {
+			e.log.Warn("engine: driver keeps no snapshots; takeInitialSnapshot ignored", "machine", m.ID)
+			return "", nil
+		}
+		id := SnapshotID(m.ID, "init")
+		if err := sn.Snapshot(ctx, m, id); err != nil {
+			if hypervisor.IsPermanent(err) {
+				e.log.Error("engine: initial snapshot failed", "machine", m.ID, "err", err)
+				return "", nil
+			}
+			return "", err
+		}
+		return id, nil
+	case m.State == core.StateStopping && restoresOnStop(m):
+		if sn == nil {
+			e.log.Warn("engine: driver keeps no snapshots; restore point ignored", "machine", m.ID)
+			return "", nil
+		}
+		if err := sn.Revert(ctx, m, *m.RestorePointSnapshotID); err != nil {
+			if hypervisor.IsPermanent(err) {
+				e.log.Error("engine: restore point not restored", "machine", m.ID,
+					"snapshot", *m.RestorePointSnapshotID, "err", err)
+				return "", nil
+			}
+			return "", err
+		}
+		e.log.Info("engine: restored restore point", "machine", m.ID, "snapshot", *m.RestorePointSnapshotID)
+	}
+	return "", nil
+}
+
+// restoresOnStop reports whether m returns to its restore point whenever it stops.
+func restoresOnStop(m core.Machine) bool {
+	return m.RestorePointSnapshotID != nil && m.RestorePointFrequency != nil && *m.RestorePointFrequency == "shutdown"
+}
+
+// recordSnapshot records a snapshot the driver took, unless a retried step already did.
+func (e *Engine) recordSnapshot(tx store.Tx, machineID, id, kind string) error {
+	s := core.Snapshot{ID: id, MachineID: machineID, Kind: kind, Created: e.env.Clock.Now()}
+	err := tx.CreateSnapshot(&s)
+	if core.ErrorCode(err) == core.Conflict {
+		return nil
+	}
+	return err
+}
+
+// fireTimers fires the due timers of a machine in a stable state: auto-shutdown stops a
+// ready machine through the same transition as the API's stop (a stop event), and
+// auto-snapshot takes a snapshot and prunes the automatic ones beyond autoSnapshotSaveCount.
+// Each timer is cleared or moved on in the transaction that records its effect, and only if
+// it is still the one that was due, so it fires once.
+func (e *Engine) fireTimers(ctx context.Context, m core.Machine) {
+	now := e.env.Clock.Now()
+	sn := e.snapshotter()
+	var taken string
+	var due time.Time
+	if m.SnapshotAt != nil && !m.SnapshotAt.After(now) {
+		due = *m.SnapshotAt
+		if sn == nil {
+			e.log.Warn("engine: driver keeps no snapshots; auto-snapshot skipped", "machine", m.ID)
+		} else {
+			id := autoSnapshotID(m.ID, due)
+			switch err := sn.Snapshot(ctx, m, id); {
+			case err == nil:
+				taken = id
+			case hypervisor.IsPermanent(err):
+				e.log.Error("engine: auto-snapshot failed", "machine", m.ID, "err", err)
+			default: // try again later
+				e.log.Warn("engine: auto-snapshot failed, will retry", "machine", m.ID, "err", err)
+				e.retryLater(ctx, m)
+				return
+			}
+		}
+	}
+	var prune []core.Snapshot
+	recorded := false
+	err := e.st.Write(ctx, func(tx store.Tx) error {
+		prune, recorded = nil, false
+		cur, err := tx.GetMachine(m.ID)
+		if err != nil {
+			return err
+		}
+		if !lifecycle.Stable(cur.State) {
+			// A user call started a transition meanwhile: the timers stay due and fire once
+			// the machine is stable again.
+			return tx.ReleaseLease(m.ID, e.owner)
+		}
+		if !due.IsZero() && cur.SnapshotAt != nil && cur.SnapshotAt.Equal(due) {
+			if taken != "" {
+				if err := e.recordSnapshot(tx, cur.ID, taken, core.SnapshotAuto); err != nil {
+					return err
+				}
+				recorded = true
+			}
+			cur.SnapshotAt = lifecycle.NextAutoSnapshot(&cur, due, now)
+			if prune, err = retention(tx, cur); err != nil {
+				return err
+			}
+		}
+		if cur.State == core.StateReady && cur.ShutdownAt != nil && !cur.ShutdownAt.After(now) {
+			e.log.Info("engine: auto-shutdown", "machine", cur.ID, "timeout_hours", deref(cur.ShutdownTimeoutInHours))
+			if _, err := e.env.Apply(tx, &cur, core.ActionStop); err != nil {
+				return err
+			}
+		}
+		if lifecycle.Stable(cur.State) {
+			cur.Attempts = 0
+		}
+		lifecycle.Reschedule(&cur)
+		if err := tx.UpdateMachine(&cur); err != nil {
+			return err
+		}
+		return tx.ReleaseLease(m.ID, e.owner)
+	})
+	if err != nil {
+		if !core.IsNotFound(err) && !errors.Is(err, context.Canceled) {
+			e.log.Error("engine: commit timers", "machine", m.ID, "err", err)
+		}
+		e.release(ctx, m.ID)
+	}
+	if taken != "" && !recorded && sn != nil { // taken for a timer that moved meanwhile
+		if derr := sn.DeleteSnapshot(ctx, m, taken); derr != nil {
+			e.log.Warn("engine: delete unrecorded snapshot", "machine", m.ID, "snapshot", taken, "err", derr)
+		}
+	}
+	if err == nil && len(prune) > 0 {
+		e.dropSnapshots(ctx, m, prune)
+	}
+}
+
+// retention marks the automatic snapshots of m beyond autoSnapshotSaveCount (oldest first)
+// pruned and returns every pruned snapshot of m, including ones an earlier crash left behind.
+func retention(tx store.Tx, m core.Machine) ([]core.Snapshot, error) {
+	keep := DefaultAutoSnapshotSaveCount
+	if m.AutoSnapshotSaveCount != nil {
+		keep = *m.AutoSnapshotSaveCount
+	}
+	all, err := tx.ListSnapshots(m.ID)
+	if err != nil {
+		return nil, err
+	}
+	var live []core.Snapshot
+	for _, s := range all {
+		if s.Kind == core.SnapshotAuto && !s.Pruned && (m.RestorePointSnapshotID == nil || s.ID != *m.RestorePointSnapshotID) {
+			live = append(live, s)
+		}
+	}
+	drop := map[string]bool{}
+	for i := 0; i < len(live)-keep; i++ { // oldest first
+		if err := tx.PruneSnapshot(live[i].ID); err != nil {
+			return nil, err
+		}
+		drop[live[i].ID] = true
+	}
+	var out []core.Snapshot
+	for _, s := range all {
+		if s.Pruned || drop[s.ID] {
+			s.Pruned = true
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// dropSnapshots deletes pruned snapshots from the driver, then their records. A crash in
+// between leaves records marked pruned, which the next auto-snapshot deletes again.
+func (e *Engine) dropSnapshots(ctx context.Context, m core.Machine, prune []core.Snapshot) {
+	sn := e.snapshotter()
+	var gone []string
+	for _, s := range prune {
+		if sn != nil {
+			if err := sn.DeleteSnapshot(ctx, m, s.ID); err != nil {
+				e.log.Warn("engine: delete snapshot", "machine", m.ID, "snapshot", s.ID, "err", err)
+				continue
+			}
+		}
+		gone = append(gone, s.ID)
+	}
+	err := e.st.Write(ctx, func(tx store.Tx) error {
+		for _, id := range gone {
+			if err := tx.DeleteSnapshot(id); err != nil && !core.IsNotFound(err) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.log.Error("engine: forget deleted snapshots", "machine", m.ID, "err", err)
+	}
+}
+
+// retryLater looks at m again after a backoff without changing its timers.
+func (e *Engine) retryLater(ctx context.Context, m core.Machine) {
+	err := e.st.Write(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetMachine(m.ID)
+		if err != nil {
+			return err
+		}
+		if lifecycle.Stable(cur.State) {
+			cur.Attempts++
+			at := e.env.Clock.Now().Add(backoff(cur.Attempts))
+			cur.NextAt = &at
+			if err := tx.UpdateMachine(&cur); err != nil {
+				return err
+			}
+		}
+		return tx.ReleaseLease(m.ID, e.owner)
+	})
+	if err != nil && !core.IsNotFound(err) {
+		e.log.Error("engine: reschedule timers", "machine", m.ID, "err", err)
+	}
+}
+
+func deref(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
