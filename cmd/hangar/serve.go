@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/mail"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"hangar/internal/httpapi"
 	"hangar/internal/hypervisor/sim"
 	"hangar/internal/lifecycle"
+	"hangar/internal/notify"
 	"hangar/internal/service"
 	"hangar/internal/store"
 	"hangar/internal/store/postgres"
@@ -47,6 +49,8 @@ type ServeCmd struct {
 	TokenTTL      time.Duration `default:"336h" env:"HANGAR_TOKEN_TTL" help:"Lifetime of login access tokens."`
 	MaxBody       int64         `default:"1048576" env:"HANGAR_MAX_BODY" help:"Largest request body in bytes."`
 	Workers       int           `default:"8" env:"HANGAR_ENGINE_WORKERS" help:"Machines the engine advances at once."`
+	SMTPURL       string        `name:"smtp-url" env:"HANGAR_SMTP_URL" placeholder:"URL" help:"Send notification emails through this SMTP server: smtp://[user:pass@]host[:port] (STARTTLS when offered, AUTH PLAIN with credentials) or smtps://… (implicit TLS). Without it they are written to <data>/outbox/*.eml."`
+	SMTPFrom      string        `name:"smtp-from" default:"Hangar <hangar@localhost>" env:"HANGAR_SMTP_FROM" help:"From address of notification emails."`
 	LogLevel      string        `default:"info" enum:"debug,info,warn,error" env:"HANGAR_LOG_LEVEL" help:"Log level."`
 
 	// Pprof is hidden: it exists for the load benchmark (BENCHMARKS.md), not for operators.
@@ -73,6 +77,8 @@ type server struct {
 	done   chan error
 	log    *slog.Logger
 	once   sync.Once
+	// mailDone is closed when the mailer has stopped.
+	mailDone chan struct{}
 }
 
 // start opens the store, bootstraps, and starts the engine and the HTTP server. It returns once
@@ -119,6 +125,11 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 	svc := service.New(db, service.Config{Catalog: cat, Env: env, Logger: log, TokenTTL: c.TokenTTL,
 		DefaultShutdownHours: c.ShutdownHours, Generations: optionalGens(gens)})
 	eng := engine.New(engine.Config{Store: db, Driver: drv, Env: env, Logger: log, Workers: c.Workers, ResetLeases: single})
+	mailer, err := c.mailer(db, env.Clock, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	svc.Wake, svc.Destroyed = eng.Wake, eng.Destroyed
 	if err := c.bootstrap(ctx, svc, stdout); err != nil {
 		db.Close()
@@ -133,7 +144,8 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 	hs := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s := &server{addr: ln.Addr().String(), http: hs, db: db, eng: eng, cancel: cancel, done: make(chan error, 2), log: log}
+	s := &server{addr: ln.Addr().String(), http: hs, db: db, eng: eng, cancel: cancel, done: make(chan error, 2), log: log,
+		mailDone: make(chan struct{})}
 	if c.Pprof != "" {
 		if s.pprof, err = startPprof(c.Pprof, log); err != nil {
 			cancel()
@@ -143,6 +155,10 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 		}
 	}
 	go func() { s.done <- eng.Run(runCtx) }()
+	go func() {
+		defer close(s.mailDone)
+		_ = mailer.Run(runCtx)
+	}()
 	go func() {
 		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			s.done <- err
@@ -154,6 +170,24 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 	}()
 	log.Info("hangar serving", "addr", s.addr, "data", c.Data, "driver", drv.Name(), "sim_time_scale", c.SimTimeScale)
 	return s, nil
+}
+
+// mailer returns the outbox's mailer: SMTP with --smtp-url, else .eml files in <data>/outbox.
+func (c *ServeCmd) mailer(db store.Store, clock core.Clock, log *slog.Logger) (*notify.Mailer, error) {
+	from, err := mail.ParseAddress(c.SMTPFrom)
+	if err != nil {
+		return nil, fmt.Errorf("--smtp-from %q: %w", c.SMTPFrom, err)
+	}
+	var sender notify.Sender = notify.Dir{Path: filepath.Join(c.Data, "outbox")}
+	if c.SMTPURL != "" {
+		s, err := notify.ParseSMTPURL(c.SMTPURL)
+		if err != nil {
+			return nil, err
+		}
+		s.From = from.Address
+		sender = s
+	}
+	return notify.NewMailer(notify.Config{Store: db, Clock: clock, Sender: sender, From: from.String(), Logger: log}), nil
 }
 
 // openStore opens the database named by --database: SQLite by default, PostgreSQL for a
@@ -213,6 +247,7 @@ func (s *server) wait() error {
 		s.stop()
 	}
 	s.eng.Wait()
+	<-s.mailDone
 	cerr := s.db.Close()
 	s.log.Info("hangar stopped")
 	return errors.Join(err, cerr)

@@ -49,9 +49,10 @@ type SMTP struct {
 // ParseSMTPURL reads smtp://[user[:pass]@]host[:port] (port 587 by default) or
 // smtps://…(port 465, implicit TLS).
 func ParseSMTPURL(raw string) (*SMTP, error) {
+	// Errors never repeat the URL: it may hold a password.
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("--smtp-url: %w", err)
+		return nil, errors.New("--smtp-url: not a valid URL")
 	}
 	s := &SMTP{Timeout: 30 * time.Second}
 	port := "587"
@@ -60,10 +61,10 @@ func ParseSMTPURL(raw string) (*SMTP, error) {
 	case "smtps":
 		s.Implicit, port = true, "465"
 	default:
-		return nil, fmt.Errorf("--smtp-url %q: the scheme must be smtp or smtps", raw)
+		return nil, errors.New("--smtp-url: the scheme must be smtp or smtps")
 	}
 	if u.Hostname() == "" {
-		return nil, fmt.Errorf("--smtp-url %q: no host", raw)
+		return nil, errors.New("--smtp-url: no host")
 	}
 	if u.Port() != "" {
 		port = u.Port()
