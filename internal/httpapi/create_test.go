@@ -138,6 +138,8 @@ func TestCreateValidation(t *testing.T) {
 		{name: "unknown autoSnapshotFrequency", body: with("autoSnapshotFrequency", "yearly"), msg: `Invalid autoSnapshotFrequency "yearly"`},
 		{name: "autoSnapshotSaveCount zero", body: with("autoSnapshotSaveCount", 0), msg: "between 1 and 1000"},
 		{name: "autoSnapshotSaveCount string out of range", body: with("autoSnapshotSaveCount", "5000"), msg: "between 1 and 1000"},
+		{name: "notificationEmail not an address", body: with("notificationEmail", "ops at acme"), msg: `Invalid notificationEmail "ops at acme"`},
+		{name: "notificationEmail with a display name", body: with("notificationEmail", "Ops <ops@acme.test>"), msg: "must be an email address"},
 
 		// Callers (spec §2.0: team admin only).
 		{name: "team member", key: e.Bob.Key, body: with(), status: 403, msg: "Only the team administrator can create machines"},
