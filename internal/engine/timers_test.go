@@ -210,7 +210,10 @@ func TestShutdownTimerSurvivesRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "h.db")
 	st := openSQLite(t, path, clock)
 	b := stack(t, clock, st, sim.New(sim.DefaultTimings(), core.DefaultCatalog()))
-	m := b.ready(t, func(c *service.CreateMachine) { c.ShutdownTimeoutSet, c.ShutdownTimeoutInHours = true, hours(1) })
+	m := b.ready(t, func(c *service.CreateMachine) {
+		c.ShutdownTimeoutSet, c.ShutdownTimeoutInHours = true, hours(1)
+		c.PerformAutoSnapshot, c.AutoSnapshotFrequency, c.AutoSnapshotSaveCount = true, ptrTo("hour"), hours(5)
+	})
 	b.eng.Wait()
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
@@ -227,6 +230,10 @@ func TestShutdownTimerSurvivesRestart(t *testing.T) {
 	b2.wantState(t, m.ID, core.StateOff)
 	if n := b2.stopEvents(t, m.ID); n != 1 {
 		t.Fatalf("%d stop events after a restart, want 1", n)
+	}
+	// The hourly snapshot due 1 h after provisioning and the one an hour later, each once.
+	if snaps := b2.snapshots(t, m.ID); len(snaps) != 2 {
+		t.Fatalf("snapshots after a restart: %+v, want 2", snaps)
 	}
 }
 

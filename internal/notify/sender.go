@@ -117,12 +117,17 @@ func (s *SMTP) Send(ctx context.Context, _, to string, msg []byte) error {
 	if err := c.Hello("hangar"); err != nil {
 		return classify(err)
 	}
+	secure := s.Implicit
 	if ok, _ := c.Extension("STARTTLS"); ok && !s.Implicit {
 		if err := c.StartTLS(tlsConfig); err != nil {
 			return classify(err)
 		}
+		secure = true
 	}
 	if s.Username != "" {
+		if ip := net.ParseIP(host); !secure && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return permanentError{fmt.Errorf("smtp: %s offers no STARTTLS; not sending the password in clear", s.Addr)}
+		}
 		if err := c.Auth(smtp.PlainAuth("", s.Username, s.Password, host)); err != nil {
 			return classify(err)
 		}
