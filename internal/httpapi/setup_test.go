@@ -103,6 +103,13 @@ const (
 // newEnv builds a fresh stack with two teams. It stops when tb ends.
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
+	return newEnvWith(tb, nil)
+}
+
+// newEnvWith is newEnv with the server's Config adjusted by configure (limits, mounted
+// handlers, a logger); the rate limits run on the fake clock.
+func newEnvWith(tb testing.TB, configure func(*Config)) *env {
+	tb.Helper()
 	ctx := context.Background()
 	clock := &fakeClock{now: epoch}
 	db, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "hangar.db"), sqlite.Options{Synchronous: "NORMAL", Clock: clock})
@@ -121,7 +128,11 @@ func newEnv(tb testing.TB) *env {
 		db.Close()
 		tb.Fatal(err)
 	}
-	api := New(Config{Service: svc, Faults: simFaults{drv}, Driver: drv.Name()})
+	cfg := Config{Service: svc, Faults: simFaults{drv}, Driver: drv.Name(), Clock: clock}
+	if configure != nil {
+		configure(&cfg)
+	}
+	api := New(cfg)
 	srv := httptest.NewServer(api)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
