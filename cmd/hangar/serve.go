@@ -62,8 +62,8 @@ type ServeCmd struct {
 	LoginPerEmail   int     `default:"10" env:"HANGAR_LOGIN_PER_EMAIL" help:"users/login attempts per minute for one email (0: no limit)."`
 	LoginPerAddress int     `default:"30" env:"HANGAR_LOGIN_PER_ADDRESS" help:"users/login attempts per minute from one client address (0: no limit)."`
 
-	Workers       int           `default:"8" env:"HANGAR_ENGINE_WORKERS" help:"Machines the engine advances at once."`
-	LogLevel      string        `default:"info" enum:"debug,info,warn,error" env:"HANGAR_LOG_LEVEL" help:"Log level."`
+	Workers  int    `default:"8" env:"HANGAR_ENGINE_WORKERS" help:"Machines the engine advances at once."`
+	LogLevel string `default:"info" enum:"debug,info,warn,error" env:"HANGAR_LOG_LEVEL" help:"Log level."`
 
 	// Pprof is hidden: it exists for the load benchmark (BENCHMARKS.md), not for operators.
 	Pprof string `name:"pprof" hidden:"" placeholder:"ADDR" env:"HANGAR_PPROF" help:"Serve net/http/pprof on this loopback address (benchmarking only)."`
