@@ -125,8 +125,9 @@ func TestSlowClients(t *testing.T) {
 	}
 }
 
-// TestLimitFlags: negative limits are refused at start, and the limits reach the server
-// (a burst beyond --key-burst is answered 429 with Retry-After over real HTTP).
+// TestLimitFlags: negative limits are refused at start, and the limits reach the server over
+// real HTTP: the body caps (413, the larger one for createScript), repeated bad logins (429)
+// and a burst beyond --key-burst (429 with Retry-After).
 func TestLimitFlags(t *testing.T) {
 	for _, flag := range []string{"--key-rate", "--max-upload", "--login-per-email", "--address-burst"} {
 		var r root
@@ -147,7 +148,33 @@ func TestLimitFlags(t *testing.T) {
 		}
 	}
 	t.Setenv("HANGAR_KEY_BURST", "5") // the environment sets limits too
-	ts := startServer(t, "--key-rate", "0.1")
+	ts := startServer(t, "--key-rate", "0.1", "--max-body", "2000", "--max-upload", "5000", "--login-per-email", "2")
+	send := func(path, ctype string, body string) (int, string) {
+		t.Helper()
+		res, err := http.Post(ts.URL+path, ctype, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	pad := func(n int) string { return `{"scriptName":"s","scriptText":"` + strings.Repeat("x", n) + `"}` }
+	if st, b := send("/machines/createSingleMachinePublic", "application/json", pad(3000)); st != 413 || !strings.Contains(b, `"status":413`) {
+		t.Fatalf("3000-byte body with --max-body 2000: %d %s", st, b)
+	}
+	// createScript has the larger cap: 3000 bytes pass it (and fail authentication), 6000 do not.
+	if st, b := send("/scripts/createScript", "application/json", pad(3000)); st != 401 {
+		t.Fatalf("3000-byte script with --max-upload 5000: %d %s", st, b)
+	}
+	if st, b := send("/scripts/createScript", "application/json", pad(6000)); st != 413 {
+		t.Fatalf("6000-byte script with --max-upload 5000: %d %s", st, b)
+	}
+	for i, want := range []int{401, 401, 429} {
+		if st, b := send("/users/login", "application/json", `{"email":"nobody@example.com","password":"wrong"}`); st != want {
+			t.Fatalf("bad login %d: %d %s, want %d", i+1, st, b, want)
+		}
+	}
 	codes := map[int]int{}
 	var last string
 	for range 8 {
