@@ -301,6 +301,13 @@ func TestPanicRecovered(t *testing.T) {
 			t.Fatalf("late panic: the client got a complete response %d %q", res.StatusCode, b)
 		}
 	}
+	late := false
+	for _, rec := range logs.records(t) {
+		late = late || rec["msg"] == "panic serving request" && rec["panic"] == "late boom" && rec[reqid.Attr] != nil
+	}
+	if !late {
+		t.Fatal("the late panic was not logged with a request id")
+	}
 	e.call(t, e.Alice.Key, "GET", "/machines/getMachines", nil).must(t, 200)
 }
 
