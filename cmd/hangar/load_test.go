@@ -78,8 +78,8 @@ func (c *loadClient) do(method, path string, body any) (int, []byte, error) {
 // Paperspace's timings. No call may get a 5xx (or any status but 200, 204, 400 for an
 // illegal transition or no capacity, 404 for a machine another client destroyed). Afterwards
 // every machine settles; each has exactly its events, all finished, never more power events
-// than accepted calls; destroyed machines are gone; and the hosts' usage equals the machines
-// that are powered on.
+// than accepted calls; destroyed machines are gone; each team lists only its own machines;
+// addresses are unique; and the hosts' usage equals the machines that are powered on.
 func TestMixedLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a load test")
@@ -226,6 +226,9 @@ func TestMixedLoad(t *testing.T) {
 			if done {
 				for _, m := range list {
 					settled[m.ID] = m
+					if lt.created[m.ID] != key {
+						t.Errorf("%s: listed for a team that did not create it", m.ID)
+					}
 				}
 				break
 			}
