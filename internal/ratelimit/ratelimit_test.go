@@ -99,3 +99,17 @@ func TestMemoryBounded(t *testing.T) {
 		t.Fatal("busy key's empty bucket was forgotten")
 	}
 }
+
+// BenchmarkAllow is the cost the limits add to a request: one Allow on a tracked key.
+func BenchmarkAllow(b *testing.B) {
+	l := New(1e9, 1e9, nil, 0)
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = fmt.Sprint("key-", i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		l.Allow(keys[i%len(keys)])
+	}
+}
