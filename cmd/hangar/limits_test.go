@@ -201,3 +201,30 @@ func TestLimitFlags(t *testing.T) {
 		t.Fatalf("429 answer %q", last)
 	}
 }
+
+// TestServeLogsRequestIDs: hangar serve echoes X-Request-Id and names it in its log lines.
+func TestServeLogsRequestIDs(t *testing.T) {
+	ts := startServer(t, "--log-level", "debug")
+	req, err := http.NewRequest("GET", ts.URL+"/machines/getMachines", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Request-Id", "e2e-trace-1")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 401 || res.Header.Get("X-Request-Id") != "e2e-trace-1" {
+		t.Fatalf("status %d, X-Request-Id %q", res.StatusCode, res.Header.Get("X-Request-Id"))
+	}
+	var line string
+	for l := range strings.SplitSeq(ts.out.String(), "\n") {
+		if strings.Contains(l, "request_id=e2e-trace-1") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "path=/machines/getMachines") || !strings.Contains(line, "status=401") {
+		t.Fatalf("no request log line with the id; log:\n%s", ts.out.String())
+	}
+}
