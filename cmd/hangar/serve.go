@@ -24,6 +24,7 @@ import (
 	"hangar/internal/hypervisor/sim"
 	"hangar/internal/lifecycle"
 	"hangar/internal/notify"
+	"hangar/internal/reqid"
 	"hangar/internal/service"
 	"hangar/internal/store"
 	"hangar/internal/store/postgres"
@@ -48,10 +49,26 @@ type ServeCmd struct {
 	ShutdownHours int           `name:"default-shutdown-hours" default:"168" env:"HANGAR_DEFAULT_SHUTDOWN_HOURS" help:"Default shutdownTimeoutInHours of new machines."`
 	TokenTTL      time.Duration `default:"336h" env:"HANGAR_TOKEN_TTL" help:"Lifetime of login access tokens."`
 	MaxBody       int64         `default:"1048576" env:"HANGAR_MAX_BODY" help:"Largest request body in bytes."`
-	Workers       int           `default:"8" env:"HANGAR_ENGINE_WORKERS" help:"Machines the engine advances at once."`
-	SMTPURL       string        `name:"smtp-url" env:"HANGAR_SMTP_URL" placeholder:"URL" help:"Send notification emails through this SMTP server: smtp://[user:pass@]host[:port] (STARTTLS when offered, AUTH PLAIN with credentials) or smtps://… (implicit TLS). Without it they are written to <data>/outbox/*.eml."`
-	SMTPFrom      string        `name:"smtp-from" default:"Hangar <hangar@localhost>" env:"HANGAR_SMTP_FROM" help:"From address of notification emails."`
-	LogLevel      string        `default:"info" enum:"debug,info,warn,error" env:"HANGAR_LOG_LEVEL" help:"Log level."`
+	MaxUpload     int64         `default:"4194304" env:"HANGAR_MAX_UPLOAD" help:"Largest script upload (createScript) body in bytes."`
+	MaxListLimit  int           `default:"10000" env:"HANGAR_MAX_LIST_LIMIT" help:"Largest limit a list request may ask for; larger limits are lowered to it."`
+
+	ReadHeaderTimeout time.Duration `default:"10s" env:"HANGAR_READ_HEADER_TIMEOUT" help:"Time a client has to send a request's headers."`
+	ReadTimeout       time.Duration `default:"60s" env:"HANGAR_READ_TIMEOUT" help:"Time a client has to send a whole request, body included."`
+	WriteTimeout      time.Duration `default:"60s" env:"HANGAR_WRITE_TIMEOUT" help:"Time from the end of a request's headers to the end of its response."`
+	IdleTimeout       time.Duration `default:"120s" env:"HANGAR_IDLE_TIMEOUT" help:"Time an idle keep-alive connection stays open."`
+
+	KeyRate         float64 `default:"100" env:"HANGAR_KEY_RATE" help:"Requests per second allowed to one API key or access token (0: no limit)."`
+	KeyBurst        int     `default:"200" env:"HANGAR_KEY_BURST" help:"Requests one API key or access token may send at once."`
+	AddressRate     float64 `default:"200" env:"HANGAR_ADDRESS_RATE" help:"Requests per second allowed from one client address, an IPv6 client's /64 (0: no limit)."`
+	AddressBurst    int     `default:"400" env:"HANGAR_ADDRESS_BURST" help:"Requests one client address may send at once."`
+	LoginPerEmail   int     `default:"10" env:"HANGAR_LOGIN_PER_EMAIL" help:"users/login attempts per minute for one email (0: no limit)."`
+	LoginPerAddress int     `default:"30" env:"HANGAR_LOGIN_PER_ADDRESS" help:"users/login attempts per minute from one client address (0: no limit)."`
+
+	SMTPURL  string `name:"smtp-url" env:"HANGAR_SMTP_URL" placeholder:"URL" help:"Send notification emails through this SMTP server: smtp://[user:pass@]host[:port] (STARTTLS when offered, AUTH PLAIN with credentials) or smtps://… (implicit TLS). Without it they are written to <data>/outbox/*.eml."`
+	SMTPFrom string `name:"smtp-from" default:"Hangar <hangar@localhost>" env:"HANGAR_SMTP_FROM" help:"From address of notification emails."`
+
+	Workers  int    `default:"8" env:"HANGAR_ENGINE_WORKERS" help:"Machines the engine advances at once."`
+	LogLevel string `default:"info" enum:"debug,info,warn,error" env:"HANGAR_LOG_LEVEL" help:"Log level."`
 
 	// Pprof is hidden: it exists for the load benchmark (BENCHMARKS.md), not for operators.
 	Pprof string `name:"pprof" hidden:"" placeholder:"ADDR" env:"HANGAR_PPROF" help:"Serve net/http/pprof on this loopback address (benchmarking only)."`
@@ -86,7 +103,7 @@ type server struct {
 func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server, error) {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.LogLevel))
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log := slog.New(reqid.NewHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
 	cat := core.DefaultCatalog()
 	if c.Catalog != "" {
 		b, err := os.ReadFile(c.Catalog)
@@ -104,6 +121,9 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 	private, err := netip.ParsePrefix(c.PrivateRange)
 	if err != nil {
 		return nil, fmt.Errorf("--private-range: %w", err)
+	}
+	if err := c.checkLimits(); err != nil {
+		return nil, err
 	}
 	if c.SimTimeScale < 0 {
 		return nil, errors.New("--sim-time-scale cannot be negative")
@@ -140,9 +160,12 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 		db.Close()
 		return nil, err
 	}
-	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Faults: simFaults{drv}, MaxBody: c.MaxBody, Driver: drv.Name()})
-	hs := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Faults: simFaults{drv}, Driver: drv.Name(),
+		MaxBody: c.MaxBody, MaxUpload: c.MaxUpload, MaxListLimit: c.MaxListLimit, Limits: httpapi.Limits{
+			KeyRate: c.KeyRate, KeyBurst: c.KeyBurst, AddressRate: c.AddressRate, AddressBurst: c.AddressBurst,
+			LoginPerEmail: c.LoginPerEmail, LoginPerAddress: c.LoginPerAddress}})
+	hs := &http.Server{Handler: api, ReadHeaderTimeout: c.ReadHeaderTimeout, ReadTimeout: c.ReadTimeout,
+		WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s := &server{addr: ln.Addr().String(), http: hs, db: db, eng: eng, cancel: cancel, done: make(chan error, 2), log: log,
 		mailDone: make(chan struct{})}
@@ -283,4 +306,19 @@ func optionalGens(g *store.Generations) interface{ Gen() uint64 } {
 		return nil
 	}
 	return g
+}
+
+// checkLimits refuses limits that cannot work: a negative size, rate or timeout.
+func (c *ServeCmd) checkLimits() error {
+	for name, v := range map[string]float64{"--max-body": float64(c.MaxBody), "--max-upload": float64(c.MaxUpload),
+		"--max-list-limit": float64(c.MaxListLimit), "--key-rate": c.KeyRate, "--key-burst": float64(c.KeyBurst),
+		"--address-rate": c.AddressRate, "--address-burst": float64(c.AddressBurst),
+		"--login-per-email": float64(c.LoginPerEmail), "--login-per-address": float64(c.LoginPerAddress),
+		"--read-header-timeout": float64(c.ReadHeaderTimeout), "--read-timeout": float64(c.ReadTimeout),
+		"--write-timeout": float64(c.WriteTimeout), "--idle-timeout": float64(c.IdleTimeout)} {
+		if v < 0 || v != v {
+			return fmt.Errorf("%s cannot be negative", name)
+		}
+	}
+	return nil
 }

@@ -17,6 +17,7 @@ const (
 	Forbidden    Code = "forbidden"    // authenticated but not allowed
 	Unavailable  Code = "unavailable"  // no capacity
 	TooLarge     Code = "too_large"    // request body over the limit
+	TooMany      Code = "too_many"     // rate limit exceeded
 	Internal     Code = "internal"     // anything else
 )
 

@@ -257,6 +257,9 @@ func (s *Server) login(c *call) (reply, error) {
 	if err := c.p.strs(map[string]*string{"email": &email, "password": &password}); err != nil {
 		return reply{}, err
 	}
+	if err := s.lim.allowLogin(clientAddr(c.r), email); err != nil {
+		return reply{}, err
+	}
 	if email == "" || password == "" {
 		return reply{}, core.Errorf(core.Unauthorized, "login failed")
 	}

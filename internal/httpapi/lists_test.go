@@ -170,7 +170,8 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// TestBodyLimits: bodies over the limits are refused with 413 and the JSON error shape.
+// TestBodyLimits: bodies over the limits are refused with 413 and the JSON error shape;
+// script uploads (createScript) have their own, larger cap (default 4 MiB against 1 MiB).
 func TestBodyLimits(t *testing.T) {
 	e := newEnv(t)
 	serve := func(method, path, ctype string, body []byte) *httptest.ResponseRecorder {
@@ -181,29 +182,42 @@ func TestBodyLimits(t *testing.T) {
 		e.Handler.ServeHTTP(rec, r)
 		return rec
 	}
-	big := []byte(`{"scriptName":"big","scriptText":"` + strings.Repeat("x", 2<<20) + `"}`)
+	jsonScript := func(n int) []byte {
+		return []byte(`{"scriptName":"big","scriptText":"` + strings.Repeat("x", n) + `"}`)
+	}
+	big, huge := jsonScript(2<<20), jsonScript(5<<20)
 	for _, c := range []struct {
 		name, method, path, ctype string
 		body                      []byte
+		want                      int
 	}{
-		{"JSON body", "POST", "/machines/createSingleMachinePublic", "application/json", big},
-		{"JSON body on GET", "GET", "/machines/getMachines", "application/json", big},
-		{"script JSON body", "POST", "/scripts/createScript", "application/json", big},
+		{"JSON body", "POST", "/machines/createSingleMachinePublic", "application/json", big, 413},
+		{"JSON body on GET", "GET", "/machines/getMachines", "application/json", big, 413},
+		{"operator JSON body", "POST", "/hangar/v1/teams", "application/json", big, 413},
+		// Over the general cap, under the upload cap: the script's own 16 KB rule answers.
+		{"script JSON body under the upload cap", "POST", "/scripts/createScript", "application/json", big, 400},
+		{"script JSON body over the upload cap", "POST", "/scripts/createScript", "application/json", huge, 413},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rec := serve(c.method, c.path, c.ctype, c.body)
 			checkTransport(t, rec.Code, rec.Header().Get("Content-Type"), rec.Body.Bytes())
-			if rec.Code != http.StatusRequestEntityTooLarge {
-				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			if rec.Code != c.want {
+				t.Fatalf("status %d, want %d: %s", rec.Code, c.want, rec.Body)
 			}
 		})
 	}
 	t.Run("multipart upload", func(t *testing.T) {
 		ctype, body := multipartBody(t, strings.Repeat("y", 2<<20))
-		rec := serve("POST", "/scripts/createScript?scriptName=huge", ctype, body)
+		rec := serve("POST", "/scripts/createScript?scriptName=large", ctype, body)
+		checkTransport(t, rec.Code, rec.Header().Get("Content-Type"), rec.Body.Bytes())
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "16 KB") {
+			t.Fatalf("2 MiB upload: status %d: %s, want the 16 KB script rule", rec.Code, rec.Body)
+		}
+		ctype, body = multipartBody(t, strings.Repeat("y", 5<<20))
+		rec = serve("POST", "/scripts/createScript?scriptName=huge", ctype, body)
 		checkTransport(t, rec.Code, rec.Header().Get("Content-Type"), rec.Body.Bytes())
 		if rec.Code != http.StatusRequestEntityTooLarge {
-			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			t.Fatalf("5 MiB upload: status %d: %s", rec.Code, rec.Body)
 		}
 	})
 }

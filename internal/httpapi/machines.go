@@ -143,9 +143,10 @@ func (s *Server) listMachines(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	if a.limit > s.cfg.MaxListLimit {
-		a.limit = s.cfg.MaxListLimit
+	if a.limit <= 0 {
+		a.limit = service.DefaultListLimit
 	}
+	a.limit = min(a.limit, s.cfg.MaxListLimit)
 	ms, err := s.svc.ListMachines(c.ctx(), c.pr, service.ListQuery{Where: a.where, Limit: a.limit, Skip: a.skip, Order: a.order})
 	if err != nil {
 		return reply{}, err

@@ -6,9 +6,11 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,13 +30,22 @@ type Config struct {
 	Service *service.Service
 	Logger  *slog.Logger
 	Faults  Faults
-	// MaxBody caps request bodies (default 1 MiB); MaxUpload caps script uploads (default 1 MiB).
+	// MaxBody caps request bodies (default 1 MiB); MaxUpload caps script uploads
+	// (createScript, default 4 MiB).
 	MaxBody   int64
 	MaxUpload int64
 	// MaxListLimit caps the limit of list routes (default 10000).
 	MaxListLimit int
 	// Driver names the hypervisor driver, for the operator API.
 	Driver string
+	// Limits are the request rate limits; the zero value limits nothing.
+	Limits Limits
+	// Clock drives the rate limits (default the system clock).
+	Clock core.Clock
+	// Mount serves extra handlers (pattern → handler) behind the same request id, panic
+	// recovery and address limit as the API routes, outside Routes(). Tests mount handlers
+	// that misbehave; `hangar serve` mounts nothing.
+	Mount map[string]http.Handler
 }
 
 // Server is the HTTP API.
@@ -44,6 +55,7 @@ type Server struct {
 	cfg    Config
 	routes []Route
 	mux    *http.ServeMux
+	lim    limiters
 }
 
 // Route is one served route: its method, its pattern and who may call it.
@@ -94,12 +106,15 @@ func New(cfg Config) *Server {
 		cfg.MaxBody = 1 << 20
 	}
 	if cfg.MaxUpload <= 0 {
-		cfg.MaxUpload = 1 << 20
+		cfg.MaxUpload = 4 << 20
 	}
 	if cfg.MaxListLimit <= 0 {
 		cfg.MaxListLimit = 10000
 	}
-	s := &Server{svc: cfg.Service, log: cfg.Logger, cfg: cfg, mux: http.NewServeMux()}
+	if cfg.Clock == nil {
+		cfg.Clock = core.SystemClock{}
+	}
+	s := &Server{svc: cfg.Service, log: cfg.Logger, cfg: cfg, mux: http.NewServeMux(), lim: newLimiters(cfg.Limits, cfg.Clock)}
 	s.routes = append(s.paperspaceRoutes(), s.operatorRoutes()...)
 	byPattern := map[string]map[string]Route{}
 	var order []string
@@ -124,6 +139,9 @@ func New(cfg Config) *Server {
 			s.serve(w, r, rt)
 		})
 	}
+	for pat, h := range cfg.Mount {
+		s.mux.Handle(pat, h)
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, core.Errorf(core.NotFound, "Cannot %s %s", r.Method, r.URL.Path))
 	})
@@ -132,23 +150,6 @@ func New(cfg Config) *Server {
 
 // Routes lists every served route.
 func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
-
-// ServeHTTP normalises the path (duplicate and trailing slashes, spec §1.1) without a
-// redirect, recovers panics, and dispatches.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
-			s.writeError(w, r, core.Errorf(core.Internal, "panic"))
-		}
-	}()
-	r.URL.Path = normalizePath(r.URL.Path)
-	r.URL.RawPath = ""
-	s.mux.ServeHTTP(w, r)
-}
 
 // normalizePath collapses duplicate slashes, drops trailing slashes and resolves "." and ".."
 // segments, so that the mux matches directly: left to http.ServeMux, a non-canonical path is
@@ -172,7 +173,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt Route) {
 		p.setPath(name, r.PathValue(name))
 	}
 	if rt.Auth != AuthNone {
-		if c.pr, err = s.authenticate(r, p); err != nil {
+		var cred string
+		if c.pr, cred, err = s.authenticate(r, p); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := s.lim.allowKey(cred); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -200,18 +206,21 @@ func pathNames(pattern string) []string {
 }
 
 // authenticate resolves the x-api-key header, then the access_token query parameter
-// (spec §1.2).
-func (s *Server) authenticate(r *http.Request, p *params) (core.Principal, error) {
+// (spec §1.2). It also returns the credential used, for the per-key rate limit.
+func (s *Server) authenticate(r *http.Request, p *params) (core.Principal, string, error) {
 	if key := strings.TrimSpace(r.Header.Get("x-api-key")); key != "" {
-		return s.svc.Authenticate(r.Context(), key)
+		pr, err := s.svc.Authenticate(r.Context(), key)
+		return pr, key, err
 	}
-	if tok := r.URL.Query().Get("access_token"); tok != "" {
-		return s.svc.AuthenticateToken(r.Context(), tok)
+	tok := r.URL.Query().Get("access_token")
+	if tok == "" {
+		tok, _, _ = p.str("access_token")
 	}
-	if tok, _, _ := p.str("access_token"); tok != "" {
-		return s.svc.AuthenticateToken(r.Context(), tok)
+	if tok != "" {
+		pr, err := s.svc.AuthenticateToken(r.Context(), tok)
+		return pr, tok, err
 	}
-	return core.Principal{}, core.Errorf(core.Unauthorized, "Authentication required: send an x-api-key header or an access_token")
+	return core.Principal{}, "", core.Errorf(core.Unauthorized, "Authentication required: send an x-api-key header or an access_token")
 }
 
 // statusOf is the one map from error codes to HTTP statuses (spec §1.6).
@@ -227,6 +236,8 @@ func statusOf(code core.Code) int {
 		return http.StatusForbidden
 	case core.TooLarge:
 		return http.StatusRequestEntityTooLarge
+	case core.TooMany:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -235,7 +246,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := core.ErrorCode(err)
 	status := statusOf(code)
 	if status == http.StatusInternalServerError {
-		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	var ra *retryAfterError
+	if errors.As(err, &ra) {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(ra.after)))
 	}
 	writeJSON(w, status, api.ErrorBody{Error: api.ErrorDetail{Name: "Error", Message: core.ErrorMessage(err), Status: status}})
 }

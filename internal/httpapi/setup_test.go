@@ -2,16 +2,18 @@
 // file, the sim driver, the service, the engine in the background and this HTTP API on a
 // loopback httptest server, with a fake clock that moves only when a test advances it.
 //
-//	go test ./internal/httpapi                 # every test, plus the FuzzDecode seeds
+//	go test ./internal/httpapi                 # every test, plus the fuzz seeds
 //	go test ./internal/httpapi -run TestGolden -update   # rewrite testdata/golden/*.json
-//	go test ./internal/httpapi -run '^$' -fuzz FuzzDecode -fuzztime 60s
+//	go test ./internal/httpapi -run '^$' -fuzz FuzzDecode -fuzztime 60s   # or FuzzParams
 //	FUZZ_LOG=1 go test ./internal/httpapi -run FuzzDecode -v   # log what each seed got
 //
 // Files: setup_test.go (this harness), golden_util_test.go (normaliser, golden files),
 // golden_test.go (every route, success and error), transport_test.go (how each client sends
 // parameters), create_test.go (§2.2 rules, atomic create-with-user, Idempotency-Key),
 // transitions_test.go (§3.2), tenancy_test.go (teams, members, operator), lists_test.go
-// (list filters, scripts, body limits), update_test.go (§2.10/§2.11), fuzz_test.go.
+// (list filters, scripts, body limits), update_test.go (§2.10/§2.11), fuzz_test.go (FuzzDecode:
+// raw requests; FuzzParams: every route's parameters), authz_test.go (the authorization
+// matrix, token expiry), limits_test.go (rate limits, login throttling, request ids, panics).
 
 package httpapi
 
@@ -103,6 +105,13 @@ const (
 // newEnv builds a fresh stack with two teams. It stops when tb ends.
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
+	return newEnvWith(tb, nil)
+}
+
+// newEnvWith is newEnv with the server's Config adjusted by configure (limits, mounted
+// handlers, a logger); the rate limits run on the fake clock.
+func newEnvWith(tb testing.TB, configure func(*Config)) *env {
+	tb.Helper()
 	ctx := context.Background()
 	clock := &fakeClock{now: epoch}
 	db, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "hangar.db"), sqlite.Options{Synchronous: "NORMAL", Clock: clock})
@@ -121,7 +130,11 @@ func newEnv(tb testing.TB) *env {
 		db.Close()
 		tb.Fatal(err)
 	}
-	api := New(Config{Service: svc, Faults: simFaults{drv}, Driver: drv.Name()})
+	cfg := Config{Service: svc, Faults: simFaults{drv}, Driver: drv.Name(), Clock: clock}
+	if configure != nil {
+		configure(&cfg)
+	}
+	api := New(cfg)
 	srv := httptest.NewServer(api)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)

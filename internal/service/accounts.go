@@ -116,7 +116,13 @@ func (s *Service) Login(ctx context.Context, email, password string) (LoginResul
 		u, err = tx.GetUserByEmail(strings.TrimSpace(email))
 		return err
 	})
-	if core.IsNotFound(err) || (err == nil && (u.PasswordHash == "" || !s.pw.verify(u.PasswordHash, password))) {
+	if core.IsNotFound(err) || (err == nil && u.PasswordHash == "") {
+		// Spend the time of a real check, so that the answer's delay does not tell whether
+		// the email exists.
+		s.pw.verify(dummyHash(), password)
+		return LoginResult{}, fail
+	}
+	if err == nil && !s.pw.verify(u.PasswordHash, password) {
 		return LoginResult{}, fail
 	}
 	if err != nil {

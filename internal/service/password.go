@@ -8,8 +8,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
+
+	"hangar/internal/core"
 )
 
 // argon2id parameters (OWASP minimum: m=19 MiB, t=2, p=1).
@@ -60,6 +63,10 @@ func (h hasher) verify(phc, password string) bool {
 	<-h.slots
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
+
+// dummyHash is the hash a failed login checks when there is no user (or no password) to
+// check against, so that it costs what a wrong password costs.
+var dummyHash = sync.OnceValue(func() string { return newHasher(1).hash(core.NewSecret(16)) })
 
 // SecretHash returns the stored form of an API key or access token: hex SHA-256.
 func SecretHash(secret string) string {

@@ -293,6 +293,9 @@ func (e *env) start(ctx context.Context, name, bin string, wantPprof bool, args 
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
+	// The load generator is one client address with one key: Hangar's rate limits (set through
+	// the environment, which binaries without them ignore) would turn the load into 429s.
+	cmd.Env = append(os.Environ(), "HANGAR_KEY_RATE=0", "HANGAR_ADDRESS_RATE=0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// readUntilClosed reads conn until the server closes it or within passes; it returns what
+// was read and whether the server closed the connection.
+func readUntilClosed(t *testing.T, conn net.Conn, within time.Duration) (string, bool) {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(within))
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := conn.Read(buf)
+		b.Write(buf[:n])
+		if err == nil {
+			continue
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return b.String(), false
+		}
+		return b.String(), true // EOF or reset: closed by the server
+	}
+}
+
+// trickle writes parts to conn one every interval until stop is closed or a write fails.
+func trickle(conn net.Conn, interval time.Duration, stop <-chan struct{}, part string) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			if _, err := io.WriteString(conn, part); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func dial(t *testing.T, ts *testServer) net.Conn {
+	t.Helper()
+	u, err := url.Parse(ts.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// TestSlowClients: a raw TCP client that trickles its headers, one that trickles its body
+// and one that idles on a keep-alive connection are all cut off by the server's timeouts
+// (short here; minutes by default), while a normal request on the same server works.
+func TestSlowClients(t *testing.T) {
+	ts := startServer(t, "--read-header-timeout", "300ms", "--read-timeout", "600ms", "--idle-timeout", "300ms")
+	// The trickle would go on for 10 s; the timeouts must end it long before.
+	const patience = 5 * time.Second
+
+	t.Run("headers", func(t *testing.T) {
+		conn := dial(t, ts)
+		stop := make(chan struct{})
+		defer close(stop)
+		if _, err := io.WriteString(conn, "GET /machines/getMachines HTTP/1.1\r\nHost: hangar\r\nx-api-key: "+ts.Key+"\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		go trickle(conn, 50*time.Millisecond, stop, "X-Slow: a\r\n")
+		start := time.Now()
+		got, closed := readUntilClosed(t, conn, patience)
+		if !closed {
+			t.Fatalf("connection still open after %v of trickled headers", patience)
+		}
+		if strings.HasPrefix(got, "HTTP/1.1 200") {
+			t.Fatalf("a request with unfinished headers was answered: %q", got)
+		}
+		t.Logf("closed after %v", time.Since(start).Round(10*time.Millisecond))
+	})
+	t.Run("body", func(t *testing.T) {
+		conn := dial(t, ts)
+		stop := make(chan struct{})
+		defer close(stop)
+		if _, err := fmt.Fprintf(conn, "POST /scripts/createScript HTTP/1.1\r\nHost: hangar\r\nx-api-key: %s\r\n"+
+			"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"scriptName\":\"slow\",\"scriptText\":\"", ts.Key); err != nil {
+			t.Fatal(err)
+		}
+		go trickle(conn, 50*time.Millisecond, stop, "x")
+		got, closed := readUntilClosed(t, conn, patience)
+		if !closed {
+			t.Fatalf("connection still open after %v of a trickled body", patience)
+		}
+		if strings.HasPrefix(got, "HTTP/1.1 2") {
+			t.Fatalf("a request with an unfinished body succeeded: %q", got)
+		}
+	})
+	t.Run("idle keep-alive", func(t *testing.T) {
+		conn := dial(t, ts)
+		if _, err := io.WriteString(conn, "GET /hangar/v1/teams HTTP/1.1\r\nHost: hangar\r\nx-api-key: "+ts.Key+"\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		got, closed := readUntilClosed(t, conn, patience)
+		if !strings.HasPrefix(got, "HTTP/1.1 200") {
+			t.Fatalf("keep-alive request: %q", got)
+		}
+		if !closed {
+			t.Fatalf("idle connection still open after %v", patience)
+		}
+	})
+	var teams []map[string]any
+	if st := ts.do(t, ts.Key, "GET", "/hangar/v1/teams", nil, &teams); st != 200 {
+		t.Fatalf("normal request after the slow ones: %d", st)
+	}
+}
+
+// TestLimitFlags: negative limits are refused at start, and the limits reach the server over
+// real HTTP: the body caps (413, the larger one for createScript), repeated bad logins (429)
+// and a burst beyond --key-burst (429 with Retry-After).
+func TestLimitFlags(t *testing.T) {
+	for _, flag := range []string{"--key-rate", "--max-upload", "--login-per-email", "--address-burst"} {
+		var r root
+		out := &syncBuffer{}
+		parser, err := newParser(&r, out, out, t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := parser.Parse([]string{"serve", "--data", t.TempDir(), flag + "=-1"}); err != nil {
+			t.Fatalf("parse %s=-1: %v", flag, err)
+		}
+		if srv, err := r.Serve.start(t.Context(), out, out); err == nil {
+			srv.stop()
+			_ = srv.wait()
+			t.Fatalf("%s -1 accepted", flag)
+		} else if !strings.Contains(err.Error(), flag) {
+			t.Fatalf("%s -1: error %v does not name the flag", flag, err)
+		}
+	}
+	t.Setenv("HANGAR_KEY_BURST", "5") // the environment sets limits too
+	ts := startServer(t, "--key-rate", "0.1", "--max-body", "2000", "--max-upload", "5000", "--login-per-email", "2")
+	send := func(path, ctype string, body string) (int, string) {
+		t.Helper()
+		res, err := http.Post(ts.URL+path, ctype, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	pad := func(n int) string { return `{"scriptName":"s","scriptText":"` + strings.Repeat("x", n) + `"}` }
+	if st, b := send("/machines/createSingleMachinePublic", "application/json", pad(3000)); st != 413 || !strings.Contains(b, `"status":413`) {
+		t.Fatalf("3000-byte body with --max-body 2000: %d %s", st, b)
+	}
+	// createScript has the larger cap: 3000 bytes pass it (and fail authentication), 6000 do not.
+	if st, b := send("/scripts/createScript", "application/json", pad(3000)); st != 401 {
+		t.Fatalf("3000-byte script with --max-upload 5000: %d %s", st, b)
+	}
+	if st, b := send("/scripts/createScript", "application/json", pad(6000)); st != 413 {
+		t.Fatalf("6000-byte script with --max-upload 5000: %d %s", st, b)
+	}
+	for i, want := range []int{401, 401, 429} {
+		if st, b := send("/users/login", "application/json", `{"email":"nobody@example.com","password":"wrong"}`); st != want {
+			t.Fatalf("bad login %d: %d %s, want %d", i+1, st, b, want)
+		}
+	}
+	codes := map[int]int{}
+	var last string
+	for range 8 {
+		req, err := http.NewRequest("GET", ts.URL+"/hangar/v1/teams", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("x-api-key", ts.Key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		codes[res.StatusCode]++
+		if res.StatusCode == 429 {
+			last = res.Header.Get("Retry-After") + " " + string(b)
+		}
+	}
+	if codes[200] != 5 || codes[429] != 3 {
+		t.Fatalf("statuses %v, want 5×200 then 3×429", codes)
+	}
+	if !strings.HasPrefix(last, "10 {\"error\":{\"name\":\"Error\"") || !strings.Contains(last, `"status":429`) {
+		t.Fatalf("429 answer %q", last)
+	}
+}
+
+// TestServeLogsRequestIDs: hangar serve echoes X-Request-Id and names it in its log lines.
+func TestServeLogsRequestIDs(t *testing.T) {
+	ts := startServer(t, "--log-level", "debug")
+	req, err := http.NewRequest("GET", ts.URL+"/machines/getMachines", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Request-Id", "e2e-trace-1")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 401 || res.Header.Get("X-Request-Id") != "e2e-trace-1" {
+		t.Fatalf("status %d, X-Request-Id %q", res.StatusCode, res.Header.Get("X-Request-Id"))
+	}
+	var line string
+	for l := range strings.SplitSeq(ts.out.String(), "\n") {
+		if strings.Contains(l, "request_id=e2e-trace-1") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "path=/machines/getMachines") || !strings.Contains(line, "status=401") {
+		t.Fatalf("no request log line with the id; log:\n%s", ts.out.String())
+	}
+}
