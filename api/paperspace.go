@@ -160,3 +160,28 @@ type APIToken struct {
 	Name      string `json:"name"`
 	DtCreated string `json:"dtCreated"`
 }
+
+// Utilization is the getUtilization response (spec §2.13).
+type Utilization struct {
+	MachineID          string             `json:"machineId"`
+	Utilization        MachineUtilization `json:"utilization"`
+	StorageUtilization StorageUtilization `json:"storageUtilization"`
+}
+
+// MachineUtilization is the time a machine spent in billable states in a billing month.
+// HourlyRate is a two-decimal string, null where no rate applies or none is configured.
+type MachineUtilization struct {
+	MachineID    string  `json:"machineId"`
+	SecondsUsed  float64 `json:"secondsUsed"`
+	HourlyRate   *string `json:"hourlyRate"`
+	BillingMonth string  `json:"billingMonth"`
+}
+
+// StorageUtilization is the time a machine's storage existed in a billing month. MonthlyRate
+// is the two-decimal monthly rate of its size, null where none is configured.
+type StorageUtilization struct {
+	MachineID    string  `json:"machineId"`
+	SecondsUsed  float64 `json:"secondsUsed"`
+	MonthlyRate  *string `json:"monthlyRate"`
+	BillingMonth string  `json:"billingMonth"`
+}
