@@ -113,8 +113,8 @@ type Tx interface {
 	// StartUsage opens a billable interval of a machine at at (the meter, spec §2.13). If the
 	// machine already has an open interval nothing changes.
 	StartUsage(machineID string, at time.Time) error
-	// EndUsage closes the machine's open billable interval at at, or at its start if at is
-	// earlier. Without an open interval nothing changes.
+	// EndUsage closes the machine's open billable interval at at; an interval that would end
+	// at or before its start is removed instead. Without an open interval nothing changes.
 	EndUsage(machineID string, at time.Time) error
 	// GetUsage returns what the meter knows of a machine, live or destroyed, with the billable
 	// intervals that overlap [from, to). NotFound if no machine ever had the id.

@@ -14,10 +14,14 @@ func (t *tx) StartUsage(machineID string, at time.Time) error {
 	return t.dbErr(err, "machine usage", machineID)
 }
 
-// EndUsage closes the open billable interval, never before it started.
+// EndUsage closes the open billable interval; one that would end at or before its start is
+// dropped, so that the meter holds no empty intervals.
 func (t *tx) EndUsage(machineID string, at time.Time) error {
-	_, err := t.exec(`UPDATE machine_usage SET ended = GREATEST(started, $2)
-		WHERE machine_id = $1 AND ended IS NULL`, machineID, ms(at))
+	if _, err := t.exec(`DELETE FROM machine_usage WHERE machine_id = $1 AND ended IS NULL AND started >= $2`,
+		machineID, ms(at)); err != nil {
+		return t.dbErr(err, "machine usage", machineID)
+	}
+	_, err := t.exec(`UPDATE machine_usage SET ended = $2 WHERE machine_id = $1 AND ended IS NULL`, machineID, ms(at))
 	return t.dbErr(err, "machine usage", machineID)
 }
 
