@@ -189,6 +189,9 @@ func TestGolden(t *testing.T) {
 	e.next(t, "off", m1)
 	g.step("machines_show_off", 200, get(A, "/machines/getMachinePublic?machineId="+m1))
 	g.step("machines_start", 204, post(A, "/machines/"+m1+"/start", nil))
+	g.step("machines_utilization", 200, get(A, "/machines/getUtilization?machineId="+m1+"&billingMonth=2024-03"))
+	g.step("machines_utilization_bad_month", 400, get(A, "/machines/getUtilization?machineId="+m1+"&billingMonth=2024-3"))
+	g.step("machines_utilization_accessor_forbidden", 403, get(Bob, "/machines/getUtilization?machineId="+m1+"&billingMonth=2024-03"))
 
 	// Scripts again, now that the script ran on m1 (spec §2.19–2.22).
 	g.step("scripts_show", 200, get(A, "/scripts/getScript?scriptId="+sc))
@@ -202,6 +205,8 @@ func TestGolden(t *testing.T) {
 	g.step("scripts_destroy", 204, post(A, "/scripts/"+sc+"/destroy", nil))
 	g.step("scripts_destroy_not_found", 404, post(A, "/scripts/"+sc+"/destroy", nil))
 	g.step("machines_list_after_destroy", 200, get(A, "/machines/getMachines"))
+	g.step("machines_utilization_destroyed", 200, get(Bob, "/machines/getUtilization?machineId="+m2+"&billingMonth=2024-03"))
+	g.step("machines_utilization_other_team", 404, get(C, "/machines/getUtilization?machineId="+m2+"&billingMonth=2024-03"))
 
 	// Operator API.
 	g.step("op_teams_list", 200, get(op, "/hangar/v1/teams"))
@@ -249,6 +254,8 @@ func TestGolden(t *testing.T) {
 	g.step("op_faults_add_bad_action", 400, post(op, "/hangar/v1/sim/faults", map[string]any{"action": "explode", "count": 1}))
 	g.step("op_faults_list", 200, get(op, "/hangar/v1/sim/faults"))
 	g.step("op_faults_list_forbidden", 403, get(A, "/hangar/v1/sim/faults"))
+	g.step("op_usage", 200, get(op, "/hangar/v1/usage?month=2024-03"))
+	g.step("op_usage_bad_month", 400, get(op, "/hangar/v1/usage?month=March"))
 
 	// Unknown routes and methods (spec §1.3: 404 with a JSON body).
 	for _, c := range []struct{ name, method, path string }{

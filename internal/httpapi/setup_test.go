@@ -100,8 +100,14 @@ const (
 	desktopTmpl = "tz0ireoj" // Ubuntu 20.04 Desktop
 )
 
-// newEnv builds a fresh stack with two teams. It stops when tb ends.
+// newEnv builds a fresh stack with two teams and the default catalog. It stops when tb ends.
 func newEnv(tb testing.TB) *env {
+	tb.Helper()
+	return newEnvCatalog(tb, core.DefaultCatalog())
+}
+
+// newEnvCatalog is newEnv with the given catalog (rates an operator configured).
+func newEnvCatalog(tb testing.TB, cat *core.Catalog) *env {
 	tb.Helper()
 	ctx := context.Background()
 	clock := &fakeClock{now: epoch}
@@ -109,7 +115,6 @@ func newEnv(tb testing.TB) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cat := core.DefaultCatalog()
 	drv := sim.New(sim.Timings{Provisioning: phase, Starting: phase, ServiceReady: phase, Stopping: phase, Restarting: phase}, cat)
 	lenv := &lifecycle.Env{Clock: clock, PublicPool: netip.MustParsePrefix("198.18.0.0/15"),
 		DefaultNet: netip.MustParsePrefix("10.128.0.0/12"), Expect: drv.Expect}
