@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -256,6 +257,21 @@ func TestGolden(t *testing.T) {
 	g.step("op_faults_list_forbidden", 403, get(A, "/hangar/v1/sim/faults"))
 	g.step("op_usage", 200, get(op, "/hangar/v1/usage?month=2024-03"))
 	g.step("op_usage_bad_month", 400, get(op, "/hangar/v1/usage?month=March"))
+
+	// Team networks as terraform and paperspace-go call them (spec §2.25, §2.26).
+	numA := strconv.FormatInt(e.teamNum(t, e.TeamA), 10)
+	g.stepID("teams_create_private_network", 200, terraform(A, "POST", "/teams/"+numA+"/createPrivateNetwork",
+		map[string]any{"name": "managed_network_ab12cd3", "regionId": 1}), "handle", "<tfnet-handle>")
+	g.step("teams_create_private_network_member_forbidden", 403, terraform(Bob, "POST", "/teams/"+numA+"/createPrivateNetwork",
+		map[string]any{"name": "managed_network_x", "regionId": 1}))
+	g.step("teams_get_networks", 200, terraform(A, "GET", "/teams/"+numA+"/getNetworks", nil))
+	g.step("teams_get_networks_other_team", 404, terraform(C, "GET", "/teams/"+numA+"/getNetworks", nil))
+	goID, _ := g.step("networks_go_create", 200, paperspaceGo(A, "POST", "/networks", map[string]any{"name": "go-net", "regionId": 3})).obj(t)["id"].(string)
+	g.step("networks_go_create_bad_region", 400, paperspaceGo(A, "POST", "/networks", map[string]any{"name": "go-net", "regionId": 7}))
+	g.step("networks_go_list", 200, paperspaceGo(A, "GET", "/networks", map[string]any{"id": goID}))
+	g.step("networks_go_list_bad_limit", 400, paperspaceGo(A, "GET", "/networks", map[string]any{"limit": "many"}))
+	g.step("networks_go_delete", 204, paperspaceGo(A, "DELETE", "/networks/"+goID, nil))
+	g.step("networks_go_delete_not_found", 404, paperspaceGo(A, "DELETE", "/networks/"+goID, nil))
 
 	// Unknown routes and methods (spec §1.3: 404 with a JSON body).
 	for _, c := range []struct{ name, method, path string }{
