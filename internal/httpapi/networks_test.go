@@ -248,3 +248,36 @@ func TestTeamNetworkErrors(t *testing.T) {
 	e.do(t, paperspaceGo(A, "DELETE", "/networks/"+id, nil)).must(t, 204)
 	e.do(t, paperspaceGo(A, "GET", "/networks", map[string]any{"limit": -1})).must(t, 400)
 }
+
+// TestNetworkVLANsAndRangesStayUnique deletes a network between creates and checks that no
+// two live networks share a VLAN id or an address range.
+func TestNetworkVLANsAndRangesStayUnique(t *testing.T) {
+	e := newEnv(t)
+	A := e.Alice.Key
+	create := func(name string) goNetwork {
+		var n goNetwork
+		decodeAs(t, e.do(t, paperspaceGo(A, "POST", "/networks", map[string]any{"name": name, "regionId": 1})).must(t, 200), &n)
+		return n
+	}
+	first := create("one")
+	create("two")
+	e.do(t, paperspaceGo(A, "DELETE", "/networks/"+first.ID, nil)).must(t, 204)
+	if again := create("three"); again.Network != first.Network {
+		t.Errorf("the freed range %s was not reused: got %s", first.Network, again.Network)
+	}
+	var list []tfNamedNetwork
+	decodeAs(t, e.do(t, terraform(A, "GET", "/teams/"+e.TeamA+"/getNetworks", nil)).must(t, 200), &list)
+	vlans, ranges := map[int]string{}, map[string]string{}
+	for _, n := range list {
+		if other, dup := vlans[n.Network.VlanID]; dup {
+			t.Errorf("networks %s and %s share VLAN %d", other, n.Name, n.Network.VlanID)
+		}
+		if other, dup := ranges[n.Network.Network]; dup {
+			t.Errorf("networks %s and %s share %s", other, n.Name, n.Network.Network)
+		}
+		vlans[n.Network.VlanID], ranges[n.Network.Network] = n.Name, n.Name
+	}
+	if len(list) != 4 {
+		t.Errorf("%d networks, want 4", len(list))
+	}
+}

@@ -73,7 +73,7 @@ func (s *Service) CreateNetwork(ctx context.Context, p core.Principal, nn NewNet
 		if err != nil {
 			return err
 		}
-		n.VLAN = 100 + len(all) // any stable integer (spec §6 #38)
+		n.VLAN = nextVLAN(all)
 		return tx.CreateNetwork(&n)
 	})
 	return n, err
@@ -197,7 +197,7 @@ func (s *Service) CreateTeamNetwork(ctx context.Context, p core.Principal, nn Ne
 			return err
 		}
 		n = core.Network{ID: core.NewID(core.PrefixNetwork, 6), Name: strings.TrimSpace(nn.Name), TeamID: p.Team.ID,
-			Region: r.Name, CIDR: cidr.String(), VLAN: 100 + len(all), Managed: true, Created: s.clock.Now()}
+			Region: r.Name, CIDR: cidr.String(), VLAN: nextVLAN(all), Managed: true, Created: s.clock.Now()}
 		return tx.CreateNetwork(&n)
 	})
 	return n, err
@@ -258,4 +258,14 @@ func (s *Service) DeleteTeamNetwork(ctx context.Context, p core.Principal, ref s
 		}
 		return tx.DeleteNetwork(n.ID)
 	})
+}
+
+// nextVLAN returns a VLAN id no live network uses: one above the highest, from 100 (any
+// stable integer will do, spec §6 #38).
+func nextVLAN(live []core.Network) int {
+	v := 100
+	for _, n := range live {
+		v = max(v, n.VLAN+1)
+	}
+	return v
 }
