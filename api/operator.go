@@ -159,3 +159,23 @@ type AddFaultRequest struct {
 	Count   int    `json:"count"`
 	Message string `json:"message,omitempty"`
 }
+
+// UsageReport is the answer of GET /hangar/v1/usage?month=YYYY-MM: the month's usage of every
+// machine, live or destroyed, totalled per team and machine type.
+type UsageReport struct {
+	Month string     `json:"month"`
+	Rows  []UsageRow `json:"rows"`
+}
+
+// UsageRow is the usage of one team's machines of one type. SecondsUsed is time in billable
+// states, StorageSecondsUsed time the machines existed; Cost is a two-decimal string, null when
+// a rate it needs is not configured.
+type UsageRow struct {
+	TeamID             string  `json:"teamId"`
+	TeamName           string  `json:"teamName"`
+	MachineType        string  `json:"machineType"`
+	Machines           int     `json:"machines"`
+	SecondsUsed        float64 `json:"secondsUsed"`
+	StorageSecondsUsed float64 `json:"storageSecondsUsed"`
+	Cost               *string `json:"cost"`
+}

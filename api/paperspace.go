@@ -160,3 +160,58 @@ type APIToken struct {
 	Name      string `json:"name"`
 	DtCreated string `json:"dtCreated"`
 }
+
+// Utilization is the getUtilization response (spec §2.13).
+type Utilization struct {
+	MachineID          string             `json:"machineId"`
+	Utilization        MachineUtilization `json:"utilization"`
+	StorageUtilization StorageUtilization `json:"storageUtilization"`
+}
+
+// MachineUtilization is the time a machine spent in billable states in a billing month.
+// HourlyRate is a two-decimal string, null where no rate applies or none is configured.
+type MachineUtilization struct {
+	MachineID    string  `json:"machineId"`
+	SecondsUsed  float64 `json:"secondsUsed"`
+	HourlyRate   *string `json:"hourlyRate"`
+	BillingMonth string  `json:"billingMonth"`
+}
+
+// StorageUtilization is the time a machine's storage existed in a billing month. MonthlyRate
+// is the two-decimal monthly rate of its size, null where none is configured.
+type StorageUtilization struct {
+	MachineID    string  `json:"machineId"`
+	SecondsUsed  float64 `json:"secondsUsed"`
+	MonthlyRate  *string `json:"monthlyRate"`
+	BillingMonth string  `json:"billingMonth"`
+}
+
+// TeamNetwork is a network as terraform reads it: the createPrivateNetwork response and the
+// inner object of getNetworks items (spec §2.25). ID is the numeric id.
+type TeamNetwork struct {
+	ID      int64  `json:"id"`
+	Handle  string `json:"handle"`
+	IsTaken bool   `json:"isTaken"`
+	Network string `json:"network"`
+	Netmask string `json:"netmask"`
+	VLANID  int    `json:"vlanId"`
+}
+
+// NamedTeamNetwork is one item of GET /teams/:teamId/getNetworks.
+type NamedTeamNetwork struct {
+	Name    string      `json:"name"`
+	Network TeamNetwork `json:"network"`
+}
+
+// GoNetwork is the /networks object of paperspace-go (spec §2.26). ID is the numeric id as a
+// decimal string; DtDeleted is always null (deleted networks are not listed).
+type GoNetwork struct {
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Network   string  `json:"network"`
+	Netmask   string  `json:"netmask"`
+	TeamID    string  `json:"teamId"`
+	IsManaged bool    `json:"isManaged"`
+	DtCreated string  `json:"dtCreated"`
+	DtDeleted *string `json:"dtDeleted"`
+}

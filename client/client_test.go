@@ -160,6 +160,14 @@ func TestRoutes(t *testing.T) {
 			request{Method: "POST", Path: "/hangar/v1/sim/faults", ContentType: "application/json",
 				Body: map[string]any{"action": "start", "count": 2.0}},
 			&api.Fault{Action: "start", Remaining: 2}},
+		{"usage", reply{200, `{"month":"2026-11","rows":[{"teamId":"te1","machineType":"C1","machines":1,"secondsUsed":1.5,"cost":null}]}`},
+			func(c *client.Client) (any, error) { return c.Usage(ctx, "2026-11") },
+			request{Method: "GET", Path: "/hangar/v1/usage", Query: "month=2026-11"},
+			&api.UsageReport{Month: "2026-11", Rows: []api.UsageRow{{TeamID: "te1", MachineType: "C1", Machines: 1, SecondsUsed: 1.5}}}},
+		{"usage without rows", reply{200, `{"month":"2026-11","rows":null}`},
+			func(c *client.Client) (any, error) { return c.Usage(ctx, "2026-11") },
+			request{Method: "GET", Path: "/hangar/v1/usage", Query: "month=2026-11"},
+			&api.UsageReport{Month: "2026-11", Rows: []api.UsageRow{}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

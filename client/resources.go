@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"net/http"
+	"net/url"
 
 	"hangar/api"
 )
@@ -103,4 +104,17 @@ func (c *Client) ListFaults(ctx context.Context) ([]api.Fault, error) {
 // AddFault makes the next req.Count operations of kind req.Action fail.
 func (c *Client) AddFault(ctx context.Context, req api.AddFaultRequest) (*api.Fault, error) {
 	return post[api.Fault](ctx, c, "/sim/faults", req)
+}
+
+// Usage returns the usage report of month ("YYYY-MM", UTC): every machine's usage, live or
+// destroyed, totalled per team and machine type.
+func (c *Client) Usage(ctx context.Context, month string) (*api.UsageReport, error) {
+	var out api.UsageReport
+	if err := c.do(ctx, http.MethodGet, "/usage", url.Values{"month": {month}}, nil, &out); err != nil {
+		return nil, err
+	}
+	if out.Rows == nil {
+		out.Rows = []api.UsageRow{}
+	}
+	return &out, nil
 }

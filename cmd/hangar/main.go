@@ -18,7 +18,7 @@ import (
 // root is the command line.
 type root struct {
 	Serve ServeCmd  `cmd:"" help:"Run the Hangar control plane (Paperspace Core API on --listen)."`
-	Admin cli.Admin `cmd:"" help:"Manage teams, users, keys, templates, networks and hosts through the operator API."`
+	Admin cli.Admin `cmd:"" help:"Manage teams, users, keys, templates, networks and hosts, and report usage, through the operator API."`
 }
 
 func main() {

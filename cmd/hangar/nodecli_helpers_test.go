@@ -128,6 +128,13 @@ func (c *psCLI) exec(t testing.TB, o psOpts, args ...string) psResult {
 	if o.dir == "" {
 		o.dir = c.cwd
 	}
+	// waitfor sleeps 5 s between polls: it does not take a CPU slot. The timeout starts once
+	// the run has its slot, so that waiting in the queue on a loaded machine is not counted
+	// against the CLI.
+	if !o.urgent && (len(args) < 2 || args[1] != "waitfor") {
+		c.sem <- struct{}{}
+		defer func() { <-c.sem }()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.node, append([]string{c.bin}, args...)...)
@@ -145,11 +152,6 @@ func (c *psCLI) exec(t testing.TB, o psOpts, args ...string) psResult {
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	// waitfor sleeps 5 s between polls: it does not take a CPU slot.
-	if !o.urgent && (len(args) < 2 || args[1] != "waitfor") {
-		c.sem <- struct{}{}
-		defer func() { <-c.sem }()
-	}
 	start := time.Now()
 	err := cmd.Run()
 	r := psResult{args: args, stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}

@@ -54,6 +54,7 @@ func TestNodeCLI(t *testing.T) {
 	g.run("Scripts", func(t *testing.T) { e.testScripts(t) })
 	g.run("LoginLogout", func(t *testing.T) { e.testLogin(t) })
 	g.run("Availability", func(t *testing.T) { e.testAvailability(t) })
+	g.run("Utilization", func(t *testing.T) { e.testUtilization(t) })
 	g.run("Errors", func(t *testing.T) { e.testErrors(t) })
 }
 
@@ -330,6 +331,72 @@ func (e *nodeEnv) testLifecycle(t *testing.T) {
 	e.ps(t, k, "machines", "show", "--machineId", id).apiError(t, 404, "not found")
 	sameIDs(t, "list after destroy", e.ps(t, k, "machines", "list", "--machineId", id).list(t))
 	e.ps(t, k, "machines", "destroy", "--machineId", id).apiError(t, 404, "not found")
+
+	// The destroyed machine's utilization stays queryable by its admin (spec §2.13): it was
+	// billable from create to its stop and from its start to its destroy.
+	created, err := time.Parse(time.RFC3339, m["dtCreated"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	month := created.UTC().Format("2006-01")
+	u := checkUtilization(t, e.ps(t, k, "machines", "utilization", "--machineId", id, "--billingMonth", month).object(t), id, month)
+	want(t, "utilization of a destroyed C1", u["utilization"].(map[string]any), "hourlyRate", nil)
+	want(t, "storage utilization of a destroyed C1", u["storageUtilization"].(map[string]any), "monthlyRate", "5.00")
+	used := u["utilization"].(map[string]any)["secondsUsed"].(float64)
+	stored := u["storageUtilization"].(map[string]any)["secondsUsed"].(float64)
+	if used <= 0 || stored < used || stored > time.Since(created).Seconds()+1 {
+		t.Errorf("destroyed machine: secondsUsed %v, storage %v (it lived at most %v)", used, stored, time.Since(created))
+	}
+	e.ps(t, e.member.Key, "machines", "utilization", "--machineId", id, "--billingMonth", month).apiError(t, 404, "not found")
+}
+
+// checkUtilization checks the shape and JSON types of a utilization answer (spec §2.13) and
+// returns it.
+func checkUtilization(t testing.TB, u map[string]any, id, month string) map[string]any {
+	t.Helper()
+	if len(u) != 3 || u["machineId"] != id {
+		t.Fatalf("utilization %v: want exactly machineId, utilization, storageUtilization", u)
+	}
+	for part, rate := range map[string]string{"utilization": "hourlyRate", "storageUtilization": "monthlyRate"} {
+		o, ok := u[part].(map[string]any)
+		if !ok || len(o) != 4 || o["machineId"] != id || o["billingMonth"] != month {
+			t.Fatalf("%s = %v", part, u[part])
+		}
+		if _, ok := o["secondsUsed"].(float64); !ok {
+			t.Errorf("%s.secondsUsed = %#v, want a number", part, o["secondsUsed"])
+		}
+		if r, ok := o[rate].(string); o[rate] != nil && (!ok || !regexp.MustCompile(`^\d+\.\d\d$`).MatchString(r)) {
+			t.Errorf("%s.%s = %#v, want null or a two-decimal string", part, rate, o[rate])
+		}
+	}
+	return u
+}
+
+// testUtilization: `paperspace machines utilization` on a live P4000 (a configured hourly
+// rate), a future month, a malformed month and another team's machine.
+func (e *nodeEnv) testUtilization(t *testing.T) {
+	k := e.admin.Key
+	var m map[string]any
+	e.ts.do(t, k, "GET", "/machines/getMachinePublic?machineId="+e.listA2, nil, &m)
+	created, err := time.Parse(time.RFC3339, m["dtCreated"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	month := created.UTC().Format("2006-01")
+	u := checkUtilization(t, e.ps(t, k, "machines", "utilization", "--machineId", e.listA2, "--billingMonth", month).object(t), e.listA2, month)
+	machine, storage := u["utilization"].(map[string]any), u["storageUtilization"].(map[string]any)
+	want(t, "P4000 utilization", machine, "hourlyRate", "0.51")
+	want(t, "P4000 storage", storage, "monthlyRate", "5.00")
+	// Created with startOnCreate false: billable while provisioning only, then off.
+	if used, stored := machine["secondsUsed"].(float64), storage["secondsUsed"].(float64); used <= 0 || stored <= used {
+		t.Errorf("P4000 created off: secondsUsed %v, storage %v", used, stored)
+	}
+	future := strconv.Itoa(created.Year()+1) + "-01"
+	u = checkUtilization(t, e.ps(t, k, "machines", "utilization", "--machineId", e.listA2, "--billingMonth", future).object(t), e.listA2, future)
+	want(t, "future month", u["utilization"].(map[string]any), "secondsUsed", 0)
+	want(t, "future month storage", u["storageUtilization"].(map[string]any), "secondsUsed", 0)
+	e.ps(t, k, "machines", "utilization", "--machineId", e.listA2, "--billingMonth", "2026-13").apiError(t, 400, "YYYY-MM")
+	e.ps(t, k, "machines", "utilization", "--machineId", e.otherMachine, "--billingMonth", month).apiError(t, 404, "not found")
 }
 
 // testUpdateAndAccess: update then show; setAccessForUser for the member and back.

@@ -38,7 +38,7 @@ type Admin struct {
 	URL    string `name:"url" env:"HANGAR_URL" default:"http://127.0.0.1:3102" placeholder:"URL" help:"Base URL of the Hangar server (default: ${default})."`
 	APIKey string `name:"api-key" env:"HANGAR_API_KEY" placeholder:"KEY" help:"Operator API key (default: the contents of <data>/operator.key)."`
 	Data   string `name:"data" env:"HANGAR_DATA" default:"./hangar-data" placeholder:"DIR" help:"Data directory of a local server, only used to find operator.key when no API key is given (default: ${default})."`
-	Output string `name:"output" short:"o" env:"HANGAR_OUTPUT" enum:"text,json" default:"text" help:"Output format: text or json (exactly one JSON document on stdout)."`
+	Output string `name:"output" short:"o" env:"HANGAR_OUTPUT" enum:"text,json,csv" default:"text" help:"Output format: text, json (exactly one JSON document on stdout) or csv (usage only)."`
 
 	Teams     TeamsCmd     `cmd:"" help:"List and create teams."`
 	Users     UsersCmd     `cmd:"" help:"List and create users."`
@@ -47,18 +47,27 @@ type Admin struct {
 	Networks  NetworksCmd  `cmd:"" help:"List, create and delete private networks."`
 	Hosts     HostsCmd     `cmd:"" help:"List, create, update and delete hosts and their capacity."`
 	Sim       SimCmd       `cmd:"" help:"Control the simulated hypervisor."`
+	Usage     UsageCmd     `cmd:"" help:"Report a month's machine usage per team and machine type."`
 }
 
 // session is what one command run needs: a context, a client and where to print.
 type session struct {
-	ctx  context.Context
-	api  *client.Client
-	out  io.Writer
-	json bool
+	ctx    context.Context
+	api    *client.Client
+	out    io.Writer
+	json   bool
+	format string // text, json or csv
 }
 
-// session builds the client from a's flags and g.
-func (a *Admin) session(g *Globals) (*session, error) {
+// session builds the client from a's flags and g, for a command without CSV output.
+func (a *Admin) session(g *Globals) (*session, error) { return a.open(g, false) }
+
+// open builds the client from a's flags and g; -o csv is refused before anything is sent
+// unless the command prints CSV.
+func (a *Admin) open(g *Globals, csvOK bool) (*session, error) {
+	if a.Output == "csv" && !csvOK {
+		return nil, errors.New("-o csv is only supported by `hangar admin usage`")
+	}
 	if g == nil {
 		g = &Globals{}
 	}
@@ -66,7 +75,7 @@ func (a *Admin) session(g *Globals) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &session{ctx: g.Ctx, out: g.Stdout, json: a.Output == "json"}
+	s := &session{ctx: g.Ctx, out: g.Stdout, json: a.Output == "json", format: a.Output}
 	if s.ctx == nil {
 		s.ctx = context.Background()
 	}

@@ -157,6 +157,9 @@ const (
 	network  = `{"id":"n1","num":7,"name":"lan","teamId":"te1a2b3c4","region":"East Coast (NY2)","cidr":"10.64.21.0/24","network":"10.64.21.0","netmask":"255.255.255.0","vlanId":7,"dtCreated":"2026-11-27T10:00:00.000Z"}`
 	host     = `{"id":"h1","name":"sim-ny2-1","region":"East Coast (NY2)","available":true,"capacity":{"P4000":4,"C1":50},"used":{"P4000":1},"dtCreated":"2026-11-27T10:00:00.000Z"}`
 	fault    = `{"action":"start","remaining":2,"message":"boom"}`
+	usage    = `{"month":"2026-11","rows":[` +
+		`{"teamId":"te1a2b3c4","teamName":"Acme","machineType":"P4000","machines":2,"secondsUsed":5400.5,"storageSecondsUsed":7200,"cost":"0.77"},` +
+		`{"teamId":"te1a2b3c4","teamName":"Acme","machineType":"C1","machines":1,"secondsUsed":0,"storageSecondsUsed":3600,"cost":null}]}`
 )
 
 func TestCommands(t *testing.T) {
@@ -261,6 +264,11 @@ func TestCommands(t *testing.T) {
 		{name: "faults add", args: []string{"sim", "faults", "add", "--action", "start", "--count", "2", "--message", "boom"},
 			route: "POST /hangar/v1/sim/faults", reply: fault, body: `{"action":"start","count":2,"message":"boom"}`,
 			json: fault, text: "added fault: the next 2 start operation(s) fail\n"},
+		{name: "usage", args: []string{"usage", "--month", "2026-11"}, route: "GET /hangar/v1/usage",
+			reply: usage, query: "month=2026-11", json: usage,
+			text: "TEAM       NAME  TYPE   MACHINES  HOURS  STORAGE HOURS  COST\n" +
+				"te1a2b3c4  Acme  P4000  2         1.50   2.00           0.77\n" +
+				"te1a2b3c4  Acme  C1     1         0.00   1.00           -\n"},
 	}
 	for _, tt := range tests {
 		for _, asJSON := range []bool{false, true} {
@@ -345,4 +353,33 @@ func (b *bundle) runHelp(t *testing.T, args ...string) string {
 		t.Error("--help did not exit")
 	}
 	return stdout.String()
+}
+
+// TestUsageCSV checks `hangar admin usage -o csv`: a header and one record per row, seconds
+// as sent, an unknown cost empty; and that -o csv is refused, before any request, elsewhere.
+func TestUsageCSV(t *testing.T) {
+	b := setup(t)
+	b.replies["GET /hangar/v1/usage"] = usage
+	res := b.run(t, "admin", "usage", "--month", "2026-11", "-o", "csv")
+	if res.code != 0 || res.stderr != "" {
+		t.Fatalf("exit %d, stderr %q", res.code, res.stderr)
+	}
+	want := "month,teamId,teamName,machineType,machines,secondsUsed,storageSecondsUsed,cost\n" +
+		"2026-11,te1a2b3c4,Acme,P4000,2,5400.5,7200,0.77\n" +
+		"2026-11,te1a2b3c4,Acme,C1,1,0,3600,\n"
+	if res.stdout != want {
+		t.Errorf("stdout\n got %q\nwant %q", res.stdout, want)
+	}
+	n := len(b.seen)
+	res = b.run(t, "admin", "teams", "create", "--name", "Acme", "-o", "csv")
+	if res.code == 0 || !strings.Contains(res.stderr, "-o csv is only supported by `hangar admin usage`") {
+		t.Errorf("teams create -o csv: exit %d, stderr %q", res.code, res.stderr)
+	}
+	if len(b.seen) != n {
+		t.Errorf("teams create -o csv sent a request")
+	}
+	res = b.run(t, "admin", "usage")
+	if res.code == 0 || !strings.Contains(res.stderr, "--month") {
+		t.Errorf("usage without --month: exit %d, stderr %q", res.code, res.stderr)
+	}
 }

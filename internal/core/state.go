@@ -101,3 +101,7 @@ const (
 	EventRestart    = "restart"
 	EventDeactivate = "deactivate"
 )
+
+// Billable reports whether a machine in state s accrues machine (hourly) time: every valid
+// state but off (spec §3.2). The zero State, before a machine's first state, is not billable.
+func (s State) Billable() bool { return s.Valid() && s != StateOff }

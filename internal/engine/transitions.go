@@ -31,7 +31,9 @@ func (e *Engine) complete(tx store.Tx, m *core.Machine, res hypervisor.Result, s
 		}
 		lifecycle.ArmAutoSnapshot(m, e.env.Clock.Now())
 		if m.OpEvent == "" { // startOnCreate=false
-			e.env.Enter(m, core.StateOff)
+			if err := e.env.Enter(tx, m, core.StateOff); err != nil {
+				return err
+			}
 			return e.env.ReleaseCapacity(tx, m)
 		}
 		if m.DynamicPublicIP {
@@ -42,9 +44,9 @@ func (e *Engine) complete(tx store.Tx, m *core.Machine, res hypervisor.Result, s
 				return err
 			}
 		}
-		e.env.Enter(m, core.StateStarting)
+		return e.env.Enter(tx, m, core.StateStarting)
 	case core.StateStarting, core.StateRestarting:
-		e.env.Enter(m, core.StateServiceReady)
+		return e.env.Enter(tx, m, core.StateServiceReady)
 	case core.StateServiceReady:
 		if err := e.env.FinishEvent(tx, m.OpEvent, core.EventDone, ""); err != nil {
 			return err
@@ -52,7 +54,9 @@ func (e *Engine) complete(tx store.Tx, m *core.Machine, res hypervisor.Result, s
 		m.OpEvent = ""
 		first := !m.Booted
 		m.Booted = true
-		e.env.Enter(m, core.StateReady)
+		if err := e.env.Enter(tx, m, core.StateReady); err != nil {
+			return err
+		}
 		if first && m.NotificationMail != nil {
 			mail := notify.ReadyMail(*m, e.env.Clock.Now())
 			return tx.CreateMail(&mail)
@@ -94,14 +98,15 @@ func (e *Engine) fail(tx store.Tx, m *core.Machine, msg string) error {
 	}
 	m.OpEvent = ""
 	if m.State == core.StateStopping { // a failed stop leaves the machine running
-		e.env.Enter(m, core.StateReady)
-		return nil
+		return e.env.Enter(tx, m, core.StateReady)
 	}
 	return e.powerOff(tx, m)
 }
 
 func (e *Engine) powerOff(tx store.Tx, m *core.Machine) error {
-	e.env.Enter(m, core.StateOff)
+	if err := e.env.Enter(tx, m, core.StateOff); err != nil {
+		return err
+	}
 	if m.DynamicPublicIP {
 		if err := e.env.ReleasePublicIP(tx, m, false); err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -189,6 +190,9 @@ func TestGolden(t *testing.T) {
 	e.next(t, "off", m1)
 	g.step("machines_show_off", 200, get(A, "/machines/getMachinePublic?machineId="+m1))
 	g.step("machines_start", 204, post(A, "/machines/"+m1+"/start", nil))
+	g.step("machines_utilization", 200, get(A, "/machines/getUtilization?machineId="+m1+"&billingMonth=2024-03"))
+	g.step("machines_utilization_bad_month", 400, get(A, "/machines/getUtilization?machineId="+m1+"&billingMonth=2024-3"))
+	g.step("machines_utilization_accessor_forbidden", 403, get(Bob, "/machines/getUtilization?machineId="+m1+"&billingMonth=2024-03"))
 
 	// Scripts again, now that the script ran on m1 (spec §2.19–2.22).
 	g.step("scripts_show", 200, get(A, "/scripts/getScript?scriptId="+sc))
@@ -202,6 +206,8 @@ func TestGolden(t *testing.T) {
 	g.step("scripts_destroy", 204, post(A, "/scripts/"+sc+"/destroy", nil))
 	g.step("scripts_destroy_not_found", 404, post(A, "/scripts/"+sc+"/destroy", nil))
 	g.step("machines_list_after_destroy", 200, get(A, "/machines/getMachines"))
+	g.step("machines_utilization_destroyed", 200, get(Bob, "/machines/getUtilization?machineId="+m2+"&billingMonth=2024-03"))
+	g.step("machines_utilization_other_team", 404, get(C, "/machines/getUtilization?machineId="+m2+"&billingMonth=2024-03"))
 
 	// Operator API.
 	g.step("op_teams_list", 200, get(op, "/hangar/v1/teams"))
@@ -249,6 +255,23 @@ func TestGolden(t *testing.T) {
 	g.step("op_faults_add_bad_action", 400, post(op, "/hangar/v1/sim/faults", map[string]any{"action": "explode", "count": 1}))
 	g.step("op_faults_list", 200, get(op, "/hangar/v1/sim/faults"))
 	g.step("op_faults_list_forbidden", 403, get(A, "/hangar/v1/sim/faults"))
+	g.step("op_usage", 200, get(op, "/hangar/v1/usage?month=2024-03"))
+	g.step("op_usage_bad_month", 400, get(op, "/hangar/v1/usage?month=March"))
+
+	// Team networks as terraform and paperspace-go call them (spec §2.25, §2.26).
+	numA := strconv.FormatInt(e.teamNum(t, e.TeamA), 10)
+	g.stepID("teams_create_private_network", 200, terraform(A, "POST", "/teams/"+numA+"/createPrivateNetwork",
+		map[string]any{"name": "managed_network_ab12cd3", "regionId": 1}), "handle", "<tfnet-handle>")
+	g.step("teams_create_private_network_member_forbidden", 403, terraform(Bob, "POST", "/teams/"+numA+"/createPrivateNetwork",
+		map[string]any{"name": "managed_network_x", "regionId": 1}))
+	g.step("teams_get_networks", 200, terraform(A, "GET", "/teams/"+numA+"/getNetworks", nil))
+	g.step("teams_get_networks_other_team", 404, terraform(C, "GET", "/teams/"+numA+"/getNetworks", nil))
+	goID, _ := g.step("networks_go_create", 200, paperspaceGo(A, "POST", "/networks", map[string]any{"name": "go-net", "regionId": 3})).obj(t)["id"].(string)
+	g.step("networks_go_create_bad_region", 400, paperspaceGo(A, "POST", "/networks", map[string]any{"name": "go-net", "regionId": 7}))
+	g.step("networks_go_list", 200, paperspaceGo(A, "GET", "/networks", map[string]any{"id": goID}))
+	g.step("networks_go_list_bad_limit", 400, paperspaceGo(A, "GET", "/networks", map[string]any{"limit": "many"}))
+	g.step("networks_go_delete", 204, paperspaceGo(A, "DELETE", "/networks/"+goID, nil))
+	g.step("networks_go_delete_not_found", 404, paperspaceGo(A, "DELETE", "/networks/"+goID, nil))
 
 	// Unknown routes and methods (spec §1.3: 404 with a JSON body).
 	for _, c := range []struct{ name, method, path string }{

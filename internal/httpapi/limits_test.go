@@ -63,7 +63,7 @@ func mustLimited(tb testing.TB, r response, want string) {
 // TestKeyRateLimit: one key gets its burst, then 429 with Retry-After until the fake clock
 // refills its bucket; other keys and login tokens have their own buckets.
 func TestKeyRateLimit(t *testing.T) {
-	e := newEnvWith(t, func(c *Config) { c.Limits = Limits{KeyRate: 0.5, KeyBurst: 3} })
+	e := newEnvWith(t, nil, func(c *Config) { c.Limits = Limits{KeyRate: 0.5, KeyBurst: 3} })
 	for i := range 3 {
 		e.call(t, e.Alice.Key, "GET", "/machines/getMachines", nil).must(t, 200)
 		_ = i
@@ -105,7 +105,7 @@ func (e *env) serveFrom(addr string, rq request) *httptest.ResponseRecorder {
 // TestAddressRateLimit: every request from one address counts, authenticated or not; an
 // IPv6 client's whole /64 is one address.
 func TestAddressRateLimit(t *testing.T) {
-	e := newEnvWith(t, func(c *Config) { c.Limits = Limits{AddressRate: 1, AddressBurst: 4} })
+	e := newEnvWith(t, nil, func(c *Config) { c.Limits = Limits{AddressRate: 1, AddressBurst: 4} })
 	from := func(addr, key string, want int) {
 		t.Helper()
 		rec := e.serveFrom(addr, request{method: "GET", path: "/machines/getMachines", key: key})
@@ -138,7 +138,7 @@ func TestAddressRateLimit(t *testing.T) {
 // whether or not the email exists, with the same answers; the limit per address holds across
 // emails; once the fake clock has refilled the bucket the right password works again.
 func TestLoginThrottle(t *testing.T) {
-	e := newEnvWith(t, func(c *Config) { c.Limits = Limits{LoginPerEmail: 3, LoginPerAddress: 6} })
+	e := newEnvWith(t, nil, func(c *Config) { c.Limits = Limits{LoginPerEmail: 3, LoginPerAddress: 6} })
 	login := func(addr, email, password string) *httptest.ResponseRecorder {
 		rec := e.serveFrom(addr, request{method: "POST", path: "/users/login", body: map[string]any{"email": email, "password": password}})
 		checkTransport(t, rec.Code, rec.Header().Get("Content-Type"), rec.Body.Bytes())
@@ -185,7 +185,7 @@ func TestLoginThrottle(t *testing.T) {
 
 // TestListLimitCapped: a list never returns more than MaxListLimit rows, whatever limit asks.
 func TestListLimitCapped(t *testing.T) {
-	e := newEnvWith(t, func(c *Config) { c.MaxListLimit = 2 })
+	e := newEnvWith(t, nil, func(c *Config) { c.MaxListLimit = 2 })
 	for range 3 {
 		e.createMachine(t, e.Alice.Key)
 	}
@@ -204,7 +204,7 @@ func TestListLimitCapped(t *testing.T) {
 // anything else is replaced by a fresh one — and every log line of the request names it.
 func TestRequestID(t *testing.T) {
 	logs := &syncBuf{}
-	e := newEnvWith(t, func(c *Config) { c.Logger = jsonLogger(logs) })
+	e := newEnvWith(t, nil, func(c *Config) { c.Logger = jsonLogger(logs) })
 	seen := map[string]bool{}
 	for _, rq := range []request{
 		{method: "GET", path: "/machines/getMachines", key: e.Alice.Key},
@@ -261,7 +261,7 @@ func TestRequestID(t *testing.T) {
 // cuts the connection instead of appending an error to a half-written body.
 func TestPanicRecovered(t *testing.T) {
 	logs := &syncBuf{}
-	e := newEnvWith(t, func(c *Config) {
+	e := newEnvWith(t, nil, func(c *Config) {
 		c.Logger = jsonLogger(logs)
 		c.Mount = map[string]http.Handler{
 			"/test/panic": http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panicForTest("boom") }),

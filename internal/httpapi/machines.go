@@ -256,6 +256,23 @@ func (s *Server) availability(c *call) (reply, error) {
 	return ok(api.Availability{Available: avail})
 }
 
+func (s *Server) utilization(c *call) (reply, error) {
+	var id, month string
+	if err := c.p.strs(map[string]*string{"machineId": &id, "billingMonth": &month}); err != nil {
+		return reply{}, err
+	}
+	u, err := s.svc.GetUtilization(c.ctx(), c.pr, id, month)
+	if err != nil {
+		return reply{}, err
+	}
+	bm := u.Month.String()
+	return ok(api.Utilization{MachineID: u.MachineID,
+		Utilization: api.MachineUtilization{MachineID: u.MachineID, SecondsUsed: u.Usage.Machine.Seconds(),
+			HourlyRate: u.HourlyRate, BillingMonth: bm},
+		StorageUtilization: api.StorageUtilization{MachineID: u.MachineID, SecondsUsed: u.Usage.Storage.Seconds(),
+			MonthlyRate: u.StorageRate, BillingMonth: bm}})
+}
+
 func (s *Server) setAccess(c *call) (reply, error) {
 	id, err := c.p.machineID()
 	if err != nil {
@@ -292,9 +309,15 @@ func (s *Server) paperspaceRoutes() []Route {
 		r(post, "/machines/{machineId}/updateMachinePublic", AuthUser, s.updateMachine(false)),
 		r(post, "/machines/updateMachine", AuthUser, s.updateMachine(true)),
 		r(get, "/machines/getAvailability", AuthUser, s.availability),
+		r(get, "/machines/getUtilization", AuthUser, s.utilization),
 		r(get, "/users/getUsers", AuthUser, s.listUsers),
 		r(get, "/templates/getTemplates", AuthUser, s.listTemplates),
 		r(get, "/networks/getNetworks", AuthUser, s.listNetworks),
+		r(post, "/teams/{teamId}/createPrivateNetwork", AuthUser, s.createTeamNetwork),
+		r(get, "/teams/{teamId}/getNetworks", AuthUser, s.teamNetworks),
+		r(get, "/networks", AuthUser, s.goListNetworks),
+		r(post, "/networks", AuthUser, s.goCreateNetwork),
+		r(http.MethodDelete, "/networks/{id}", AuthUser, s.goDeleteNetwork),
 		r(post, "/scripts/createScript", AuthUser, s.createScript),
 		r(post, "/scripts/{scriptId}/destroy", AuthUser, s.destroyScript),
 		r(get, "/scripts/getScripts", AuthUser, s.listScripts),

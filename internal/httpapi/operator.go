@@ -296,5 +296,24 @@ func (s *Server) operatorRoutes() []Route {
 		r(get, "/hosts", s.opListHosts), r(post, "/hosts", s.opCreateHost), r(post, "/hosts/{id}", s.opUpdateHost),
 		r(del, "/hosts/{id}", s.opDeleteHost),
 		r(get, "/sim/faults", s.opListFaults), r(post, "/sim/faults", s.opAddFault),
+		r(get, "/usage", s.opUsage),
 	}
+}
+
+func (s *Server) opUsage(c *call) (reply, error) {
+	rep, err := s.svc.UsageReport(c.ctx(), c.pr, c.p.query("month"))
+	if err != nil {
+		return reply{}, err
+	}
+	out := api.UsageReport{Month: rep.Month.String(), Rows: make([]api.UsageRow, 0, len(rep.Rows))}
+	for _, r := range rep.Rows {
+		row := api.UsageRow{TeamID: r.TeamID, TeamName: r.TeamName, MachineType: r.MachineType,
+			Machines: r.Machines, SecondsUsed: r.Usage.Machine.Seconds(), StorageSecondsUsed: r.Usage.Storage.Seconds()}
+		if r.Cost != nil {
+			cost := r.Cost.String()
+			row.Cost = &cost
+		}
+		out.Rows = append(out.Rows, row)
+	}
+	return ok(out)
 }

@@ -87,3 +87,19 @@ func toScript(s core.Script) api.Script {
 	return api.Script{ID: s.ID, OwnerType: s.OwnerType, OwnerID: s.OwnerID, Name: s.Name,
 		Description: s.Description, DtCreated: fmtTime(s.Created), IsEnabled: s.Enabled, RunOnce: s.RunOnce}
 }
+
+func toTeamNetwork(n core.Network) api.TeamNetwork {
+	addr, mask := networkAddr(n.CIDR)
+	// isTaken: allocated to a team, which every network is (spec §6 #38).
+	return api.TeamNetwork{ID: n.Num, Handle: n.ID, IsTaken: true, Network: addr, Netmask: mask, VLANID: n.VLAN}
+}
+
+func toNamedTeamNetwork(n core.Network) api.NamedTeamNetwork {
+	return api.NamedTeamNetwork{Name: n.Name, Network: toTeamNetwork(n)}
+}
+
+func toGoNetwork(n core.Network) api.GoNetwork {
+	addr, mask := networkAddr(n.CIDR)
+	return api.GoNetwork{ID: strconv.FormatInt(n.Num, 10), Name: n.Name, Network: addr, Netmask: mask,
+		TeamID: n.TeamID, IsManaged: n.Managed, DtCreated: fmtTime(n.Created)}
+}

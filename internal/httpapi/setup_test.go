@@ -102,15 +102,24 @@ const (
 	desktopTmpl = "tz0ireoj" // Ubuntu 20.04 Desktop
 )
 
-// newEnv builds a fresh stack with two teams. It stops when tb ends.
+// newEnv builds a fresh stack with two teams and the default catalog. It stops when tb ends.
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
-	return newEnvWith(tb, nil)
+	return newEnvCatalog(tb, core.DefaultCatalog())
 }
 
-// newEnvWith is newEnv with the server's Config adjusted by configure (limits, mounted
-// handlers, a logger); the rate limits run on the fake clock.
-func newEnvWith(tb testing.TB, configure func(*Config)) *env {
+// newEnvCatalog is newEnv with the given catalog (rates an operator configured).
+func newEnvCatalog(tb testing.TB, cat *core.Catalog) *env {
+	tb.Helper()
+	return newEnvWith(tb, cat, nil)
+}
+
+// newEnvWith is newEnv with a catalog (nil: the default) and the server's Config adjusted by
+// configure (limits, mounted handlers, a logger); the rate limits run on the fake clock.
+func newEnvWith(tb testing.TB, cat *core.Catalog, configure func(*Config)) *env {
+	if cat == nil {
+		cat = core.DefaultCatalog()
+	}
 	tb.Helper()
 	ctx := context.Background()
 	clock := &fakeClock{now: epoch}
@@ -118,7 +127,6 @@ func newEnvWith(tb testing.TB, configure func(*Config)) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cat := core.DefaultCatalog()
 	drv := sim.New(sim.Timings{Provisioning: phase, Starting: phase, ServiceReady: phase, Stopping: phase, Restarting: phase}, cat)
 	lenv := &lifecycle.Env{Clock: clock, PublicPool: netip.MustParsePrefix("198.18.0.0/15"),
 		DefaultNet: netip.MustParsePrefix("10.128.0.0/12"), Expect: drv.Expect}

@@ -23,9 +23,12 @@ type Env struct {
 // Enter moves m into state s now and schedules the engine: transitional states are looked at
 // after the driver's expected duration, stable states (ready, off) when their earliest timer
 // is due (never, without timers). Entering ready arms the auto-shutdown timer; entering any
-// other state disarms it.
-func (e *Env) Enter(m *core.Machine, s core.State) {
+// other state disarms it. Crossing between off and the billable states opens or closes the
+// machine's billable interval in tx (the meter, spec §2.13), so the meter commits with the
+// state change.
+func (e *Env) Enter(tx store.Tx, m *core.Machine, s core.State) error {
 	now := e.Clock.Now()
+	was := m.State
 	m.State, m.PhaseSince, m.Attempts = s, now, 0
 	if s == core.StateReady {
 		ArmShutdown(m, now)
@@ -34,10 +37,22 @@ func (e *Env) Enter(m *core.Machine, s core.State) {
 	}
 	if Stable(s) {
 		Reschedule(m)
-		return
+	} else {
+		at := now.Add(e.Expect(s))
+		m.NextAt = &at
 	}
-	at := now.Add(e.Expect(s))
-	m.NextAt = &at
+	switch {
+	case s.Billable() && !was.Billable():
+		return tx.StartUsage(m.ID, now)
+	case !s.Billable() && was.Billable():
+		return tx.EndUsage(m.ID, now)
+	}
+	return nil
+}
+
+// EndUsage stops the meter of a machine that is being destroyed.
+func (e *Env) EndUsage(tx store.Tx, m *core.Machine) error {
+	return tx.EndUsage(m.ID, e.Clock.Now())
 }
 
 // NewEvent records an event in progress for m and returns it.

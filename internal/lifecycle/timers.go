@@ -121,6 +121,8 @@ func (e *Env) Apply(tx store.Tx, m *core.Machine, action core.Action) (bool, err
 			}
 		}
 	}
-	e.Enter(m, next)
+	if err := e.Enter(tx, m, next); err != nil {
+		return false, err
+	}
 	return true, nil
 }

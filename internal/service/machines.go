@@ -264,7 +264,9 @@ func (s *Service) createInTx(tx store.Tx, p core.Principal, c CreateMachine, new
 			return core.Machine{}, asInvalid(err)
 		}
 	}
-	s.env.Enter(&m, core.StateProvisioning)
+	if err := s.env.Enter(tx, &m, core.StateProvisioning); err != nil {
+		return core.Machine{}, err
+	}
 	if _, err := s.env.NewEvent(tx, m.ID, core.EventCreate); err != nil {
 		return core.Machine{}, err
 	}
@@ -446,6 +448,9 @@ func (s *Service) DestroyMachine(ctx context.Context, p core.Principal, id strin
 			return err
 		}
 		if err := s.env.ReleasePublicIP(tx, &m, !releasePublicIP); err != nil {
+			return err
+		}
+		if err := s.env.EndUsage(tx, &m); err != nil {
 			return err
 		}
 		return tx.DeleteMachine(m.ID, s.clock.Now())

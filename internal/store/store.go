@@ -111,6 +111,19 @@ type Tx interface {
 	// ListMachines returns the live machines matching q.
 	ListMachines(q core.MachineQuery) ([]core.Machine, error)
 
+	// StartUsage opens a billable interval of a machine at at (the meter, spec §2.13). If the
+	// machine already has an open interval nothing changes.
+	StartUsage(machineID string, at time.Time) error
+	// EndUsage closes the machine's open billable interval at at; an interval that would end
+	// at or before its start is removed instead. Without an open interval nothing changes.
+	EndUsage(machineID string, at time.Time) error
+	// GetUsage returns what the meter knows of a machine, live or destroyed, with the billable
+	// intervals that overlap [from, to). NotFound if no machine ever had the id.
+	GetUsage(machineID string, from, to time.Time) (core.MachineUsage, error)
+	// ListUsage returns GetUsage for every machine, live or destroyed, that existed during
+	// [from, to) (created before to, not destroyed before from), ordered by team, then id.
+	ListUsage(from, to time.Time) ([]core.MachineUsage, error)
+
 	// SetAccess grants (on) or revokes a user's access to a machine; idempotent.
 	SetAccess(machineID, userID string, on bool) error
 	// HasAccess reports whether a user was granted access to a machine.

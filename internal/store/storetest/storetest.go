@@ -38,6 +38,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PrivateIPs", testPrivateIPs},
 		{"PublicIPs", testPublicIPs},
 		{"Idempotency", testIdempotency},
+		{"Usage", testUsage},
+		{"ListUsage", testListUsage},
 		{"Leases", testLeases},
 		{"NextDue", testNextDue},
 		{"Snapshots", testSnapshots},

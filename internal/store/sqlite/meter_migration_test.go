@@ -1,0 +1,78 @@
+package sqlite
+
+import (
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"hangar/internal/core"
+	"hangar/internal/store"
+)
+
+// TestMeterMigrationBackfill opens a database at schema version 2 (before the meter) that
+// holds a running, a stopped and a destroyed machine, and checks that migration 0003 meters
+// the running one from the start of its current state and nothing else.
+func TestMeterMigrationBackfill(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hangar.db")
+	migs, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migs {
+		if m.Version > 2 {
+			break
+		}
+		if _, err := raw.Exec(m.SQL); err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES ($1, $2, 0)`, m.Version, m.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	created := time.Date(2026, 10, 30, 12, 0, 0, 0, time.UTC)
+	since := created.Add(26 * time.Hour)
+	for _, m := range []core.Machine{
+		{ID: "psrunning", State: core.StateReady},
+		{ID: "psstopped", State: core.StateOff},
+		{ID: "psdestroy", State: core.StateReady},
+	} {
+		m.Name, m.TeamID, m.UserID, m.Region, m.MachineType, m.BillingType = "m", "te1", "u1", "East Coast (NY2)", "C5", "hourly"
+		m.TemplateID, m.SizeGB, m.AgentType, m.Created, m.PhaseSince = "t04azgph", 50, "LinuxHeadless", created, since
+		if _, err := raw.Exec(machineInsert, machineArgs(&m)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := raw.Exec(`UPDATE machines SET deleted_at = $1 WHERE id = 'psdestroy'`, ms(since)); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := Open(t.Context(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	want := map[string][]core.UsageInterval{"psrunning": {{Start: since}}, "psstopped": nil, "psdestroy": nil}
+	for id, ivs := range want {
+		var u core.MachineUsage
+		if err := db.Read(t.Context(), func(tx store.Tx) (err error) {
+			u, err = tx.GetUsage(id, created, created.AddDate(1, 0, 0))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(u.Billable) != len(ivs) || (len(ivs) == 1 && (!u.Billable[0].Start.Equal(since) || u.Billable[0].End != nil)) {
+			t.Errorf("%s: billable %+v, want %+v", id, u.Billable, ivs)
+		}
+	}
+}
