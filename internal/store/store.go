@@ -63,6 +63,18 @@ type Tx interface {
 	// GetAccessToken returns a token by hash. NotFound.
 	GetAccessToken(hash string) (core.AccessToken, error)
 
+	// AuthGeneration returns the credential generation: a counter that every revocation
+	// advances in its own transaction, so that a replica can tell whether an authentication it
+	// cached is still current.
+	AuthGeneration() (int64, error)
+	// BumpAuthGeneration advances the credential generation by one.
+	BumpAuthGeneration() error
+
+	// AppendAudit inserts an audit entry and sets e.Seq.
+	AppendAudit(e *core.AuditEntry) error
+	// ListAudit returns the audit entries matching q, newest first (by Time, then Seq).
+	ListAudit(q core.AuditQuery) ([]core.AuditEntry, error)
+
 	// CreateTemplate inserts t. Conflict if the id exists.
 	CreateTemplate(t *core.Template) error
 	// GetTemplate returns a template by id. NotFound.
