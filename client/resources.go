@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"strconv"
 
 	"hangar/api"
 )
@@ -103,4 +105,19 @@ func (c *Client) ListFaults(ctx context.Context) ([]api.Fault, error) {
 // AddFault makes the next req.Count operations of kind req.Action fail.
 func (c *Client) AddFault(ctx context.Context, req api.AddFaultRequest) (*api.Fault, error) {
 	return post[api.Fault](ctx, c, "/sim/faults", req)
+}
+
+// ListAudit returns the audit entries matching q, newest first.
+func (c *Client) ListAudit(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error) {
+	v := url.Values{}
+	for name, val := range map[string]string{"team": q.Team, "user": q.User, "action": q.Action,
+		"since": q.Since, "until": q.Until} {
+		if val != "" {
+			v.Set(name, val)
+		}
+	}
+	if q.Limit != 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	return list[api.AuditEntry](ctx, c, "/audit", v)
 }

@@ -47,6 +47,7 @@ type Admin struct {
 	Networks  NetworksCmd  `cmd:"" help:"List, create and delete private networks."`
 	Hosts     HostsCmd     `cmd:"" help:"List, create, update and delete hosts and their capacity."`
 	Sim       SimCmd       `cmd:"" help:"Control the simulated hypervisor."`
+	Audit     AuditCmd     `cmd:"" help:"Show the audit log of state-changing calls, newest first."`
 }
 
 // session is what one command run needs: a context, a client and where to print.

@@ -249,6 +249,8 @@ func TestGolden(t *testing.T) {
 	g.step("op_faults_add_bad_action", 400, post(op, "/hangar/v1/sim/faults", map[string]any{"action": "explode", "count": 1}))
 	g.step("op_faults_list", 200, get(op, "/hangar/v1/sim/faults"))
 	g.step("op_faults_list_forbidden", 403, get(A, "/hangar/v1/sim/faults"))
+	g.step("op_audit_list", 200, get(op, "/hangar/v1/audit?action=keys.revoke"))
+	g.step("op_audit_list_bad_since", 400, get(op, "/hangar/v1/audit?since=yesterday"))
 
 	// Unknown routes and methods (spec §1.3: 404 with a JSON body).
 	for _, c := range []struct{ name, method, path string }{

@@ -209,6 +209,7 @@ func (s *Server) createScript(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	c.setTarget(sc.ID)
 	return ok(toScript(sc))
 }
 
@@ -257,12 +258,17 @@ func (s *Server) login(c *call) (reply, error) {
 	if err := c.p.strs(map[string]*string{"email": &email, "password": &password}); err != nil {
 		return reply{}, err
 	}
+	c.setTarget(loginTarget(email))
 	if email == "" || password == "" {
 		return reply{}, core.Errorf(core.Unauthorized, "login failed")
 	}
 	res, err := s.svc.Login(c.ctx(), email, password)
 	if err != nil {
 		return reply{}, err
+	}
+	if a := auditOf(c.ctx()); a != nil {
+		a.pr = res.Principal
+		a.target = res.Principal.User.ID
 	}
 	return ok(api.AccessToken{ID: res.ID, TTL: int64(s.svc.TokenTTL().Seconds()), Created: fmtTime(res.Token.Created), UserID: res.Token.UserID})
 }
@@ -276,5 +282,6 @@ func (s *Server) createAPIToken(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	c.setTarget(nk.Key.ID)
 	return ok(api.APIToken{Key: nk.Secret, Name: nk.Key.Name, DtCreated: fmtTime(nk.Key.Created)})
 }
