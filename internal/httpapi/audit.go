@@ -133,6 +133,8 @@ func (s *Server) recordAudit(r *http.Request, action string, info *auditInfo, st
 			e.Error = core.Internal
 		}
 	}
+	s.log.Debug("audit", "action", action, "target", e.Target, "status", status, "error", e.Error,
+		"user", e.UserID, "team", e.TeamID, "client", e.ClientAddr, "request_id", e.RequestID)
 	if err := s.svc.RecordAudit(r.Context(), e); err != nil {
 		s.log.Error("audit entry not stored", "action", action, "request_id", e.RequestID, "err", err)
 	}
