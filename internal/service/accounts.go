@@ -20,13 +20,13 @@ func badCredentials() error {
 
 // Authenticate resolves an API key to its principal. Unknown and revoked keys are
 // Unauthorized. Successful resolutions are cached briefly (see authCache); when the store is
-// shared with other replicas (no Config.Generations), a cached resolution is used only while
-// the store's credential generation is the one it was read at, so that a revocation made by
-// any replica takes effect on the next request.
+// shared with other replicas (Config.SharedStore), a cached resolution is used only while the
+// store's credential generation is the one it was read at, so that a revocation made by any
+// replica takes effect on the next request.
 func (s *Service) Authenticate(ctx context.Context, key string) (core.Principal, error) {
 	hash := SecretHash(key)
 	now := s.clock.Now()
-	shared := s.cfg.Generations == nil
+	shared := s.cfg.SharedStore
 	if e, ok := s.auth.get(hash, now); ok {
 		current := true
 		if shared {

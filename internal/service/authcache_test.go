@@ -55,9 +55,7 @@ func setupAuth(t *testing.T) authBundle {
 	b := authBundle{st: &countingStore{Store: db}, clock: &fakeClock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}}
 	env := &lifecycle.Env{Clock: b.clock, PublicPool: netip.MustParsePrefix("198.18.0.0/15"),
 		DefaultNet: netip.MustParsePrefix("10.128.0.0/12"), Expect: func(core.State) time.Duration { return time.Second }}
-	// Generations: this service is the store's only writer (the SQLite set-up of hangar serve).
-	gens := store.NewGenerations(b.st)
-	b.svc = service.New(gens, service.Config{Catalog: core.DefaultCatalog(), Env: env, Generations: gens})
+	b.svc = service.New(b.st, service.Config{Catalog: core.DefaultCatalog(), Env: env})
 	opKey, err := b.svc.Bootstrap(ctx, false)
 	if err != nil {
 		t.Fatal(err)

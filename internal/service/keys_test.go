@@ -33,7 +33,7 @@ func newKeyWorld(t *testing.T) *keyWorld {
 	t.Cleanup(func() { db.Close() })
 	w := &keyWorld{st: db, clock: &fakeClock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)},
 		ps: map[string]core.Principal{}, keys: map[string]service.NewKey{}}
-	w.svc = w.replica() // no Generations: as if other replicas shared the store
+	w.svc = w.replica()
 	opKey, err := w.svc.Bootstrap(ctx, false)
 	if err != nil {
 		t.Fatal(err)
@@ -72,11 +72,12 @@ func newKeyWorld(t *testing.T) *keyWorld {
 	return w
 }
 
-// replica returns another service over the same store, as a second hangar serve process.
+// replica returns another service over the same store, as a second hangar serve process on a
+// shared PostgreSQL database.
 func (w *keyWorld) replica() *service.Service {
 	env := &lifecycle.Env{Clock: w.clock, PublicPool: netip.MustParsePrefix("198.18.0.0/15"),
 		DefaultNet: netip.MustParsePrefix("10.128.0.0/12"), Expect: func(core.State) time.Duration { return time.Second }}
-	return service.New(w.st, service.Config{Catalog: core.DefaultCatalog(), Env: env, TokenTTL: time.Hour})
+	return service.New(w.st, service.Config{Catalog: core.DefaultCatalog(), Env: env, TokenTTL: time.Hour, SharedStore: true})
 }
 
 func keyIDs(ks []core.APIKey) map[string]bool {
@@ -182,8 +183,8 @@ func TestRevokeKeyByRole(t *testing.T) {
 	}
 }
 
-// TestRevocationReachesEveryReplica: two services share one store without Generations, as
-// replicas share PostgreSQL. Both have the key cached; a revocation through one must make the
+// TestRevocationReachesEveryReplica: two services share one store (SharedStore), as replicas
+// share PostgreSQL. Both have the key cached; a revocation through one must make the
 // other refuse the key on its very next call, with no clock movement.
 func TestRevocationReachesEveryReplica(t *testing.T) {
 	w := newKeyWorld(t)
