@@ -25,6 +25,13 @@ type Store interface {
 	Close() error
 }
 
+// AuthGenerationReader is implemented by stores that can read the credential generation
+// (Tx.AuthGeneration) in one statement, cheaper than a Read transaction. Replicas read it on
+// every authenticated request.
+type AuthGenerationReader interface {
+	AuthGeneration(ctx context.Context) (int64, error)
+}
+
 // Tx is one transaction.
 type Tx interface {
 	// CreateTeam inserts t and sets t.Num. Conflict if the id exists.
