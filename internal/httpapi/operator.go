@@ -328,10 +328,9 @@ func (s *Server) operatorRoutes() []Route {
 		return Route{Method: method, Pattern: api.OperatorPrefix + path, Auth: AuthUser, handler: h}
 	}
 	return []Route{
-		user(get, "/keys", s.opListKeys), user(post, "/keys/{id}/revoke", s.opRevokeKey),
 		r(get, "/teams", s.opListTeams), r(post, "/teams", s.opCreateTeam),
 		r(get, "/users", s.opListUsers), r(post, "/users", s.opCreateUser),
-		r(post, "/keys", s.opCreateKey),
+		user(get, "/keys", s.opListKeys), r(post, "/keys", s.opCreateKey), user(post, "/keys/{id}/revoke", s.opRevokeKey),
 		r(get, "/templates", s.opListTemplates), r(post, "/templates", s.opCreateTemplate),
 		r(del, "/templates/{id}", s.opDeleteTemplate),
 		r(get, "/networks", s.opListNetworks), r(post, "/networks", s.opCreateNetwork),
