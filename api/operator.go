@@ -179,3 +179,32 @@ type UsageRow struct {
 	StorageSecondsUsed float64 `json:"storageSecondsUsed"`
 	Cost               *string `json:"cost"`
 }
+
+// AuditEntry is one entry of the audit log (GET /hangar/v1/audit): a state-changing call, who
+// made it (UserID, Role and TeamID are "" for an anonymous caller), what it acted on and how it
+// ended (Status, and Error, the error code, on failure). It never holds a secret.
+type AuditEntry struct {
+	Seq        int64  `json:"seq"`
+	DtCreated  string `json:"dtCreated"`
+	RequestID  string `json:"requestId"`
+	UserID     string `json:"userId"`
+	Role       string `json:"role"`
+	TeamID     string `json:"teamId"`
+	Action     string `json:"action"`
+	Target     string `json:"target"`
+	Status     int    `json:"status"`
+	Error      string `json:"error"`
+	ClientAddr string `json:"clientAddr"`
+}
+
+// AuditQuery holds the query parameters of GET /hangar/v1/audit; empty fields do not filter.
+// Team is a handle or numeric id; Since (inclusive) and Until (exclusive) are RFC 3339 dates;
+// Limit defaults to 100 and may be at most 10000. Entries come newest first.
+type AuditQuery struct {
+	Team   string
+	User   string
+	Action string
+	Since  string
+	Until  string
+	Limit  int
+}

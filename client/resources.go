@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"hangar/api"
 )
@@ -117,4 +118,19 @@ func (c *Client) Usage(ctx context.Context, month string) (*api.UsageReport, err
 		out.Rows = []api.UsageRow{}
 	}
 	return &out, nil
+}
+
+// ListAudit returns the audit entries matching q, newest first.
+func (c *Client) ListAudit(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error) {
+	v := url.Values{}
+	for name, val := range map[string]string{"team": q.Team, "user": q.User, "action": q.Action,
+		"since": q.Since, "until": q.Until} {
+		if val != "" {
+			v.Set(name, val)
+		}
+	}
+	if q.Limit != 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	return list[api.AuditEntry](ctx, c, "/audit", v)
 }

@@ -143,7 +143,7 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 	drv := sim.New(sim.DefaultTimings().Scaled(c.SimTimeScale, c.SimServiceReadyMin), cat)
 	env := &lifecycle.Env{Clock: core.SystemClock{}, PublicPool: pool, DefaultNet: private, Expect: drv.Expect}
 	svc := service.New(db, service.Config{Catalog: cat, Env: env, Logger: log, TokenTTL: c.TokenTTL,
-		DefaultShutdownHours: c.ShutdownHours, Generations: optionalGens(gens)})
+		DefaultShutdownHours: c.ShutdownHours, Generations: optionalGens(gens), SharedStore: !single})
 	eng := engine.New(engine.Config{Store: db, Driver: drv, Env: env, Logger: log, Workers: c.Workers, ResetLeases: single})
 	mailer, err := c.mailer(db, env.Clock, log)
 	if err != nil {

@@ -48,6 +48,7 @@ type Admin struct {
 	Hosts     HostsCmd     `cmd:"" help:"List, create, update and delete hosts and their capacity."`
 	Sim       SimCmd       `cmd:"" help:"Control the simulated hypervisor."`
 	Usage     UsageCmd     `cmd:"" help:"Report a month's machine usage per team and machine type."`
+	Audit     AuditCmd     `cmd:"" help:"Show the audit log of state-changing calls, newest first."`
 }
 
 // session is what one command run needs: a context, a client and where to print.

@@ -272,6 +272,8 @@ func TestGolden(t *testing.T) {
 	g.step("networks_go_list_bad_limit", 400, paperspaceGo(A, "GET", "/networks", map[string]any{"limit": "many"}))
 	g.step("networks_go_delete", 204, paperspaceGo(A, "DELETE", "/networks/"+goID, nil))
 	g.step("networks_go_delete_not_found", 404, paperspaceGo(A, "DELETE", "/networks/"+goID, nil))
+	g.step("op_audit_list", 200, get(op, "/hangar/v1/audit?action=keys.revoke"))
+	g.step("op_audit_list_bad_since", 400, get(op, "/hangar/v1/audit?since=yesterday"))
 
 	// Unknown routes and methods (spec §1.3: 404 with a JSON body).
 	for _, c := range []struct{ name, method, path string }{

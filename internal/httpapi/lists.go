@@ -209,6 +209,7 @@ func (s *Server) createScript(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	c.setTarget(sc.ID)
 	return ok(toScript(sc))
 }
 
@@ -257,6 +258,7 @@ func (s *Server) login(c *call) (reply, error) {
 	if err := c.p.strs(map[string]*string{"email": &email, "password": &password}); err != nil {
 		return reply{}, err
 	}
+	c.setTarget(loginTarget(email))
 	if err := s.lim.allowLogin(clientAddr(c.r), email); err != nil {
 		return reply{}, err
 	}
@@ -266,6 +268,10 @@ func (s *Server) login(c *call) (reply, error) {
 	res, err := s.svc.Login(c.ctx(), email, password)
 	if err != nil {
 		return reply{}, err
+	}
+	if a := auditOf(c.ctx()); a != nil {
+		a.pr = res.Principal
+		a.target = res.Principal.User.ID
 	}
 	return ok(api.AccessToken{ID: res.ID, TTL: int64(s.svc.TokenTTL().Seconds()), Created: fmtTime(res.Token.Created), UserID: res.Token.UserID})
 }
@@ -279,5 +285,6 @@ func (s *Server) createAPIToken(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	c.setTarget(nk.Key.ID)
 	return ok(api.APIToken{Key: nk.Secret, Name: nk.Key.Name, DtCreated: fmtTime(nk.Key.Created)})
 }

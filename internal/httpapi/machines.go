@@ -111,6 +111,7 @@ func (s *Server) createMachine(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	c.setTarget(m.ID)
 	return ok(toMachine(m))
 }
 

@@ -3,7 +3,9 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"hangar/api"
 	"hangar/internal/core"
@@ -119,6 +121,7 @@ func (s *Server) opCreateTeam(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	c.setTarget(t.ID)
 	return ok(toTeam(t))
 }
 
@@ -137,6 +140,7 @@ func (s *Server) opCreateUser(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	c.setTarget(u.ID)
 	return ok(toOpUser(u))
 }
 
@@ -154,6 +158,7 @@ func (s *Server) opCreateKey(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	c.setTarget(nk.Key.ID)
 	out := toKey(nk.Key)
 	out.Key = nk.Secret
 	return ok(out)
@@ -165,6 +170,35 @@ func (s *Server) opRevokeKey(c *call) (reply, error) {
 		return reply{}, err
 	}
 	return ok(toKey(k))
+}
+
+func toAudit(e core.AuditEntry) api.AuditEntry {
+	return api.AuditEntry{Seq: e.Seq, DtCreated: fmtTime(e.Time), RequestID: e.RequestID, UserID: e.UserID,
+		Role: string(e.Role), TeamID: e.TeamID, Action: e.Action, Target: e.Target, Status: e.Status,
+		Error: string(e.Error), ClientAddr: e.ClientAddr}
+}
+
+// opListAudit serves GET /hangar/v1/audit?team=&user=&action=&since=&until=&limit=.
+func (s *Server) opListAudit(c *call) (reply, error) {
+	f := service.AuditFilter{Team: c.p.query("team"), User: c.p.query("user"), Action: c.p.query("action")}
+	for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
+		if v := strings.TrimSpace(c.p.query(name)); v != "" {
+			t, err := core.ParseTime(v)
+			if err != nil {
+				return reply{}, core.Errorf(core.Invalid, "%s must be an RFC 3339 date such as 2026-11-27T10:00:00Z", name)
+			}
+			*dst = t
+		}
+	}
+	if v := strings.TrimSpace(c.p.query("limit")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return reply{}, core.Errorf(core.Invalid, "limit must be a positive integer")
+		}
+		f.Limit = n
+	}
+	es, err := s.svc.ListAudit(c.ctx(), c.pr, f)
+	return okList(mapAll(es, toAudit), err)
 }
 
 func (s *Server) opListTemplates(c *call) (reply, error) {
@@ -182,6 +216,7 @@ func (s *Server) opCreateTemplate(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	c.setTarget(t.ID)
 	return ok(toOpTemplate(t))
 }
 
@@ -206,6 +241,7 @@ func (s *Server) opCreateNetwork(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	c.setTarget(n.ID)
 	return ok(toOpNetwork(n))
 }
 
@@ -231,6 +267,7 @@ func (s *Server) opCreateHost(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	c.setTarget(h.ID)
 	return ok(toHost(h))
 }
 
@@ -277,6 +314,7 @@ func (s *Server) opAddFault(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	c.setTarget(f.Action)
 	return ok(f)
 }
 
@@ -285,10 +323,14 @@ func (s *Server) operatorRoutes() []Route {
 		return Route{Method: method, Pattern: api.OperatorPrefix + path, Auth: AuthOperator, handler: h}
 	}
 	get, post, del := http.MethodGet, http.MethodPost, http.MethodDelete
+	// Users list and revoke their own keys (team admins their team's; service.ListKeys).
+	user := func(method, path string, h handlerFunc) Route {
+		return Route{Method: method, Pattern: api.OperatorPrefix + path, Auth: AuthUser, handler: h}
+	}
 	return []Route{
 		r(get, "/teams", s.opListTeams), r(post, "/teams", s.opCreateTeam),
 		r(get, "/users", s.opListUsers), r(post, "/users", s.opCreateUser),
-		r(get, "/keys", s.opListKeys), r(post, "/keys", s.opCreateKey), r(post, "/keys/{id}/revoke", s.opRevokeKey),
+		user(get, "/keys", s.opListKeys), r(post, "/keys", s.opCreateKey), user(post, "/keys/{id}/revoke", s.opRevokeKey),
 		r(get, "/templates", s.opListTemplates), r(post, "/templates", s.opCreateTemplate),
 		r(del, "/templates/{id}", s.opDeleteTemplate),
 		r(get, "/networks", s.opListNetworks), r(post, "/networks", s.opCreateNetwork),
@@ -297,6 +339,7 @@ func (s *Server) operatorRoutes() []Route {
 		r(del, "/hosts/{id}", s.opDeleteHost),
 		r(get, "/sim/faults", s.opListFaults), r(post, "/sim/faults", s.opAddFault),
 		r(get, "/usage", s.opUsage),
+		r(get, "/audit", s.opListAudit),
 	}
 }
 

@@ -64,6 +64,7 @@ type Route struct {
 	Pattern string
 	Auth    Auth
 	handler handlerFunc
+	action  string // the audit log's name of a state-changing route (auditActions), else ""
 }
 
 // Auth says what a route requires of its caller.
@@ -116,6 +117,9 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{svc: cfg.Service, log: cfg.Logger, cfg: cfg, mux: http.NewServeMux(), lim: newLimiters(cfg.Limits, cfg.Clock)}
 	s.routes = append(s.paperspaceRoutes(), s.operatorRoutes()...)
+	for i := range s.routes {
+		s.routes[i].action = auditActions[s.routes[i].Method+" "+s.routes[i].Pattern]
+	}
 	byPattern := map[string]map[string]Route{}
 	var order []string
 	for _, rt := range s.routes {
@@ -136,7 +140,7 @@ func New(cfg Config) *Server {
 				s.writeError(w, r, core.Errorf(core.NotFound, "Cannot %s %s", r.Method, r.URL.Path))
 				return
 			}
-			s.serve(w, r, rt)
+			s.serveAudited(w, r, rt)
 		})
 	}
 	for pat, h := range cfg.Mount {
@@ -172,6 +176,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt Route) {
 	for _, name := range pathNames(rt.Pattern) {
 		p.setPath(name, r.PathValue(name))
 	}
+	audit := auditOf(r.Context())
+	if audit != nil {
+		audit.target = defaultTarget(p)
+	}
 	if rt.Auth != AuthNone {
 		var cred string
 		if c.pr, cred, err = s.authenticate(r, p); err != nil {
@@ -181,6 +189,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt Route) {
 		if err := s.lim.allowKey(cred); err != nil {
 			s.writeError(w, r, err)
 			return
+		}
+		if audit != nil {
+			audit.pr = c.pr
 		}
 		if rt.Auth == AuthOperator && c.pr.User.Role != core.RoleOperator {
 			s.writeError(w, r, core.Errorf(core.Forbidden, "This operation requires the Hangar operator role"))
@@ -245,6 +256,9 @@ func statusOf(code core.Code) int {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := core.ErrorCode(err)
 	status := statusOf(code)
+	if a := auditOf(r.Context()); a != nil {
+		a.code = code
+	}
 	if status == http.StatusInternalServerError {
 		s.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

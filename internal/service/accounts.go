@@ -19,19 +19,39 @@ func badCredentials() error {
 }
 
 // Authenticate resolves an API key to its principal. Unknown and revoked keys are
-// Unauthorized. Successful resolutions are cached briefly (see authCache).
+// Unauthorized. Successful resolutions are cached briefly (see authCache); when the store is
+// shared with other replicas (Config.SharedStore), a cached resolution is used only while the
+// store's credential generation is the one it was read at, so that a revocation made by any
+// replica takes effect on the next request.
 func (s *Service) Authenticate(ctx context.Context, key string) (core.Principal, error) {
 	hash := SecretHash(key)
 	now := s.clock.Now()
+	shared := s.cfg.SharedStore
 	if e, ok := s.auth.get(hash, now); ok {
-		s.touchKey(ctx, hash, e.keyID, e.lastUsed, now)
-		return e.p, nil
+		current := true
+		if shared {
+			g, err := s.authGeneration(ctx)
+			if err != nil {
+				return core.Principal{}, err
+			}
+			current = g == e.authGen
+		}
+		if current {
+			s.touchKey(ctx, hash, e.keyID, e.lastUsed, now)
+			return e.p, nil
+		}
 	}
 	gen := s.auth.generation()
 	var p core.Principal
 	var k core.APIKey
+	var authGen int64
 	err := s.read(ctx, func(tx store.Tx) error {
 		var err error
+		if shared {
+			if authGen, err = tx.AuthGeneration(); err != nil {
+				return err
+			}
+		}
 		if k, err = tx.GetAPIKeyByHash(hash); err != nil {
 			return err
 		}
@@ -47,9 +67,20 @@ func (s *Service) Authenticate(ctx context.Context, key string) (core.Principal,
 	if err != nil {
 		return p, err
 	}
-	s.auth.put(hash, authEntry{p: p, keyID: k.ID, lastUsed: k.LastUsed, expires: now.Add(authCacheTTL)}, gen)
+	s.auth.put(hash, authEntry{p: p, keyID: k.ID, lastUsed: k.LastUsed, expires: now.Add(authCacheTTL), authGen: authGen}, gen)
 	s.touchKey(ctx, hash, k.ID, k.LastUsed, now)
 	return p, nil
+}
+
+// authGeneration reads the store's credential generation, in one statement when the store
+// offers it.
+func (s *Service) authGeneration(ctx context.Context) (int64, error) {
+	if r, ok := s.st.(store.AuthGenerationReader); ok {
+		return r.AuthGeneration(ctx)
+	}
+	var g int64
+	err := s.read(ctx, func(tx store.Tx) (err error) { g, err = tx.AuthGeneration(); return })
+	return g, err
 }
 
 // touchKey records that a key was used, at most once per keyTouchInterval.
@@ -102,8 +133,9 @@ func principal(tx store.Tx, userID string) (core.Principal, error) {
 
 // LoginResult is a new access token.
 type LoginResult struct {
-	Token core.AccessToken
-	ID    string // the secret token, shown once
+	Token     core.AccessToken
+	ID        string         // the secret token, shown once
+	Principal core.Principal // who logged in
 }
 
 // Login checks an email and password and issues an access token. Any failure is the same
@@ -111,9 +143,13 @@ type LoginResult struct {
 func (s *Service) Login(ctx context.Context, email, password string) (LoginResult, error) {
 	fail := core.Errorf(core.Unauthorized, "login failed")
 	var u core.User
+	var team core.Team
 	err := s.read(ctx, func(tx store.Tx) error {
 		var err error
-		u, err = tx.GetUserByEmail(strings.TrimSpace(email))
+		if u, err = tx.GetUserByEmail(strings.TrimSpace(email)); err != nil {
+			return err
+		}
+		team, err = tx.GetTeam(u.TeamID)
 		return err
 	})
 	if core.IsNotFound(err) || (err == nil && u.PasswordHash == "") {
@@ -134,7 +170,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (LoginResul
 	if err := s.write(ctx, func(tx store.Tx) error { return tx.CreateAccessToken(&t) }); err != nil {
 		return LoginResult{}, err
 	}
-	return LoginResult{Token: t, ID: secret}, nil
+	return LoginResult{Token: t, ID: secret, Principal: core.Principal{User: u, Team: team}}, nil
 }
 
 // TokenTTL is the lifetime of access tokens.
@@ -418,34 +454,98 @@ func (s *Service) CreateKey(ctx context.Context, p core.Principal, userID, name 
 	return nk, err
 }
 
-// ListKeys lists API keys (never their secrets): an operator sees any user's, others their own.
+// ListKeys lists API keys (never their secrets): an operator sees any user's, or every key
+// with userID ""; a team admin the keys of the team's users; a member only their own. A user
+// the caller may not see is NotFound (another team) or Forbidden (a member asking for a
+// teammate's keys).
 func (s *Service) ListKeys(ctx context.Context, p core.Principal, userID string) ([]core.APIKey, error) {
-	if p.User.Role != core.RoleOperator {
-		userID = p.User.ID
-	}
+	userID = strings.TrimSpace(userID)
 	var out []core.APIKey
-	return out, s.read(ctx, func(tx store.Tx) (err error) { out, err = tx.ListAPIKeys(userID); return })
+	err := s.read(ctx, func(tx store.Tx) error {
+		var err error
+		switch {
+		case p.User.Role == core.RoleOperator:
+			out, err = tx.ListAPIKeys(userID)
+			return err
+		case userID == "" && p.User.Role == core.RoleAdmin:
+			users, err := tx.ListUsers(p.Team.ID)
+			if err != nil {
+				return err
+			}
+			for _, u := range users {
+				ks, err := tx.ListAPIKeys(u.ID)
+				if err != nil {
+					return err
+				}
+				out = append(out, ks...)
+			}
+			return nil
+		case userID == "" || userID == p.User.ID:
+			out, err = tx.ListAPIKeys(p.User.ID)
+			return err
+		}
+		u, err := tx.GetUser(userID)
+		if core.IsNotFound(err) || (err == nil && u.TeamID != p.Team.ID) {
+			return core.Errorf(core.NotFound, "user %s not found", userID)
+		}
+		if err != nil {
+			return err
+		}
+		if p.User.Role != core.RoleAdmin {
+			return forbidden("Only a team admin may list another user's keys")
+		}
+		out, err = tx.ListAPIKeys(userID)
+		return err
+	})
+	return out, err
 }
 
-// RevokeKey revokes an API key: an operator any key, others only their own.
+// RevokeKey revokes an API key: an operator any key, a team admin the keys of the team's
+// users, a member only their own; any other key is NotFound. Revoking a revoked key changes
+// nothing. The revocation advances the store's credential generation in the same transaction,
+// so every replica refuses the key from its next request on.
 func (s *Service) RevokeKey(ctx context.Context, p core.Principal, id string) (core.APIKey, error) {
+	id = strings.TrimSpace(id)
 	var k core.APIKey
 	err := s.write(ctx, func(tx store.Tx) error {
 		var err error
-		if k, err = tx.GetAPIKey(id); err != nil {
+		if k, err = tx.GetAPIKey(id); core.IsNotFound(err) {
+			return core.Errorf(core.NotFound, "API key %s not found", id)
+		} else if err != nil {
 			return err
 		}
-		if p.User.Role != core.RoleOperator && k.UserID != p.User.ID {
-			return core.Errorf(core.NotFound, "key %s not found", id)
+		if ok, err := mayManageKeysOf(tx, p, k.UserID); err != nil {
+			return err
+		} else if !ok {
+			return core.Errorf(core.NotFound, "API key %s not found", id)
 		}
-		if k.Revoked == nil {
-			now := s.clock.Now()
-			k.Revoked = &now
+		if k.Revoked != nil {
+			return nil
 		}
-		return tx.UpdateAPIKey(&k)
+		now := s.clock.Now()
+		k.Revoked = &now
+		if err := tx.UpdateAPIKey(&k); err != nil {
+			return err
+		}
+		return tx.BumpAuthGeneration()
 	})
 	if err == nil {
 		s.auth.invalidate() // the key must stop working now, not when its cache entry expires
 	}
 	return k, err
+}
+
+// mayManageKeysOf reports whether p may see and revoke the keys of user userID.
+func mayManageKeysOf(tx store.Tx, p core.Principal, userID string) (bool, error) {
+	switch {
+	case p.User.Role == core.RoleOperator, userID == p.User.ID:
+		return true, nil
+	case p.User.Role != core.RoleAdmin:
+		return false, nil
+	}
+	u, err := tx.GetUser(userID)
+	if core.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil && u.TeamID == p.Team.ID, err
 }

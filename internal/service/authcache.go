@@ -10,8 +10,10 @@ import (
 // authCacheTTL is how long a resolved API key is reused without reading the store. Every
 // authenticated request used to spend a read transaction (key, user, team) on this; under load
 // that was a quarter of a GET's CPU. A revocation through this process takes effect at once
-// (RevokeKey calls invalidate); the TTL only bounds how long a change made outside this
-// process (another replica, a hand edit of the database) can go unseen.
+// (RevokeKey calls invalidate). With replicas sharing the database (Config.SharedStore), a
+// revocation anywhere advances the store's credential generation, which Authenticate compares
+// on every cache hit; the TTL then only bounds how long a hand edit of the database can go
+// unseen.
 const authCacheTTL = 2 * time.Second
 
 // authCacheMax bounds the entries; a full cache is emptied rather than grown.
@@ -32,6 +34,7 @@ type authEntry struct {
 	keyID    string
 	lastUsed *time.Time // as last read or written; drives the keyTouchInterval writes
 	expires  time.Time
+	authGen  int64 // the store's credential generation when p was read (shared stores only)
 }
 
 func newAuthCache() *authCache { return &authCache{m: map[string]*authEntry{}} }

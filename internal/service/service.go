@@ -27,6 +27,10 @@ type Config struct {
 	// Generations, when set, counts every committed write to the store and enables the read
 	// cache of machines; set it only when this process is the database's only writer.
 	Generations interface{ Gen() uint64 }
+	// SharedStore says that other processes write the same database (replicas on PostgreSQL):
+	// authentication then checks the store's credential generation on every cache hit, so
+	// that a key revoked by any replica is refused on the next request.
+	SharedStore bool
 }
 
 // Service implements the use cases of the Paperspace and operator APIs.

@@ -25,6 +25,13 @@ type Store interface {
 	Close() error
 }
 
+// AuthGenerationReader is implemented by stores that can read the credential generation
+// (Tx.AuthGeneration) in one statement, cheaper than a Read transaction. Replicas read it on
+// every authenticated request.
+type AuthGenerationReader interface {
+	AuthGeneration(ctx context.Context) (int64, error)
+}
+
 // Tx is one transaction.
 type Tx interface {
 	// CreateTeam inserts t and sets t.Num. Conflict if the id exists.
@@ -62,6 +69,18 @@ type Tx interface {
 	CreateAccessToken(t *core.AccessToken) error
 	// GetAccessToken returns a token by hash. NotFound.
 	GetAccessToken(hash string) (core.AccessToken, error)
+
+	// AuthGeneration returns the credential generation: a counter that every revocation
+	// advances in its own transaction, so that a replica can tell whether an authentication it
+	// cached is still current.
+	AuthGeneration() (int64, error)
+	// BumpAuthGeneration advances the credential generation by one.
+	BumpAuthGeneration() error
+
+	// AppendAudit inserts an audit entry and sets e.Seq.
+	AppendAudit(e *core.AuditEntry) error
+	// ListAudit returns the audit entries matching q, newest first (by Time, then Seq).
+	ListAudit(q core.AuditQuery) ([]core.AuditEntry, error)
 
 	// CreateTemplate inserts t. Conflict if the id exists.
 	CreateTemplate(t *core.Template) error

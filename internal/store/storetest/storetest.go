@@ -23,6 +23,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users", testUsers},
 		{"APIKeys", testAPIKeys},
 		{"AccessTokens", testAccessTokens},
+		{"Audit", testAudit},
+		{"AuthGeneration", testAuthGeneration},
 		{"Templates", testTemplates},
 		{"Networks", testNetworks},
 		{"Scripts", testScripts},

@@ -1,0 +1,183 @@
+package httpapi
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/mail"
+
+	"hangar/api"
+	"hangar/internal/core"
+	"hangar/internal/reqid"
+)
+
+// auditActions names every state-changing route, keyed by "METHOD pattern": a call to one of
+// them is written to the audit log whatever its outcome. A route missing from this table is not
+// audited; TestAuditActionsCoverStateChangingRoutes fails if it changes state (any method but
+// GET, and the GET forms of setMachineAccess).
+var auditActions = map[string]string{
+	"POST /machines/createSingleMachinePublic":          "machines.create",
+	"POST /machines/{machineId}/start":                  "machines.start",
+	"POST /machines/{machineId}/stop":                   "machines.stop",
+	"POST /machines/{machineId}/restart":                "machines.restart",
+	"POST /machines/{machineId}/destroyMachine":         "machines.destroy",
+	"POST /machines/{machineId}/updateMachinePublic":    "machines.update",
+	"POST /machines/updateMachine":                      "machines.update",
+	"GET /machines/{machineId}/setMachineAccess":        "machines.setAccess",
+	"POST /machines/{machineId}/setMachineAccess":       "machines.setAccess",
+	"GET /machines/{machineId}/setMachineAccessPublic":  "machines.setAccess",
+	"POST /machines/{machineId}/setMachineAccessPublic": "machines.setAccess",
+	"POST /scripts/createScript":                        "scripts.create",
+	"POST /scripts/{scriptId}/destroy":                  "scripts.destroy",
+	"POST /users/login":                                 "users.login",
+	"POST /apiTokens/createPublic":                      "apiTokens.create",
+	"POST /apiToken/createPublic":                       "apiTokens.create",
+	"POST " + api.OperatorPrefix + "/teams":             "teams.create",
+	"POST " + api.OperatorPrefix + "/users":             "users.create",
+	"POST " + api.OperatorPrefix + "/keys":              "keys.create",
+	"POST " + api.OperatorPrefix + "/keys/{id}/revoke":  "keys.revoke",
+	"POST " + api.OperatorPrefix + "/templates":         "templates.create",
+	"DELETE " + api.OperatorPrefix + "/templates/{id}":  "templates.delete",
+	"POST " + api.OperatorPrefix + "/networks":          "networks.create",
+	"DELETE " + api.OperatorPrefix + "/networks/{id}":   "networks.delete",
+	"POST " + api.OperatorPrefix + "/hosts":             "hosts.create",
+	"POST " + api.OperatorPrefix + "/hosts/{id}":        "hosts.update",
+	"DELETE " + api.OperatorPrefix + "/hosts/{id}":      "hosts.delete",
+	"POST " + api.OperatorPrefix + "/sim/faults":        "sim.faults.add",
+}
+
+// auditInfo collects, while a state-changing call is served, what its audit entry needs
+// beyond the request itself. It never holds a secret.
+type auditInfo struct {
+	pr     core.Principal // the authenticated caller; zero when anonymous
+	target string         // the object acted on
+	code   core.Code      // the error code of a failed call
+}
+
+type auditKey struct{}
+
+// auditOf returns the auditInfo of an audited request, or nil.
+func auditOf(ctx context.Context) *auditInfo {
+	a, _ := ctx.Value(auditKey{}).(*auditInfo)
+	return a
+}
+
+// setTarget names the object a call acted on (a created object's new id).
+func (c *call) setTarget(id string) {
+	if a := auditOf(c.ctx()); a != nil {
+		a.target = id
+	}
+}
+
+// auditWriter records the audit entry of a call when its status is written, before any byte of
+// the answer leaves: a client that saw the answer can rely on its entry being stored.
+type auditWriter struct {
+	http.ResponseWriter
+	s       *Server
+	r       *http.Request
+	action  string
+	info    *auditInfo
+	written bool
+}
+
+func (w *auditWriter) WriteHeader(status int) {
+	if !w.written {
+		w.written = true
+		w.s.recordAudit(w.r, w.action, w.info, status)
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *auditWriter) Write(b []byte) (int, error) {
+	if !w.written {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *auditWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// serveAudited serves a call of route rt and writes its audit entry if rt changes state.
+func (s *Server) serveAudited(w http.ResponseWriter, r *http.Request, rt Route) {
+	if rt.action == "" {
+		s.serve(w, r, rt)
+		return
+	}
+	info := &auditInfo{}
+	r = r.WithContext(context.WithValue(r.Context(), auditKey{}, info))
+	aw := &auditWriter{ResponseWriter: w, s: s, r: r, action: rt.action, info: info}
+	defer func() {
+		if !aw.written { // a panic on its way up, or a handler that wrote nothing
+			status := http.StatusOK
+			if v := recover(); v != nil {
+				aw.written, status = true, http.StatusInternalServerError
+				info.code = core.Internal
+				s.recordAudit(r, rt.action, info, status)
+				panic(v)
+			}
+			aw.WriteHeader(status)
+		}
+	}()
+	s.serve(aw, r, rt)
+}
+
+// recordAudit stores the audit entry of a call. A failure to store it is logged: the call's
+// effect has already been committed and cannot be taken back.
+func (s *Server) recordAudit(r *http.Request, action string, info *auditInfo, status int) {
+	e := core.AuditEntry{RequestID: reqid.From(r.Context()), UserID: info.pr.User.ID, Role: info.pr.User.Role,
+		TeamID: info.pr.Team.ID, Action: action, Target: info.target, Status: status, ClientAddr: peerAddr(r)}
+	if status >= 400 {
+		e.Error = info.code
+		if e.Error == "" {
+			e.Error = core.Internal
+		}
+	}
+	s.log.Debug("audit", "action", action, "target", e.Target, "status", status, "error", e.Error,
+		"user", e.UserID, "team", e.TeamID, "client", e.ClientAddr, "request_id", e.RequestID)
+	if err := s.svc.RecordAudit(r.Context(), e); err != nil {
+		s.log.Error("audit entry not stored", "action", action, "request_id", e.RequestID, "err", err)
+	}
+}
+
+// peerAddr is the IP address of the connection's peer, as the audit log records it.
+// Forwarding headers are not trusted: anyone can send them.
+func peerAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// defaultTarget is the object a call names in its parameters: a machine, script or operator
+// object id. Handlers that create an object replace it with the new id.
+func defaultTarget(p *params) string {
+	for _, name := range []string{"machineId", "scriptId", "id"} {
+		pm := p.vals[name]
+		if v, ok := pm.v.(string); ok && v != "" && (name != "id" || pm.src == fromPath) {
+			return truncate(v, maxTargetLen)
+		}
+	}
+	return ""
+}
+
+// maxTargetLen bounds the target kept from a client-sent id.
+const maxTargetLen = 128
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// loginTarget is what the audit log keeps of a failed login: the email tried, if it is one. A
+// value that is not an email address is dropped, in case it was a password typed in the
+// wrong field.
+func loginTarget(email string) string {
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
+		return ""
+	}
+	return email
+}
