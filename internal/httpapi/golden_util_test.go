@@ -114,7 +114,8 @@ var (
 // normalize rewrites a JSON body for a golden comparison. Only string values change, and
 // each into another string, so the goldens still pin every JSON type: a date (exactly the
 // toISOString format; anything else stays visible) becomes "<date>", an event handle
-// "<uuid>", an IP address "<ip>", an API key secret "<secret>", and every id the env has
+// "<uuid>", an IP address "<ip>", an API key secret "<secret>", a generated request id
+// "<request-id>", and every id the env has
 // learnt its placeholder (also inside messages). null, numbers and booleans stay as they are.
 func (e *env) normalize(tb testing.TB, body []byte) []byte {
 	tb.Helper()
@@ -183,6 +184,10 @@ func normString(key, s string, known []string, names map[string]string) string {
 	case "prefix":
 		if prefixRE.MatchString(s) {
 			return "<key-prefix>"
+		}
+	case "requestId":
+		if hexKeyRE.MatchString(s) {
+			return "<request-id>"
 		}
 	}
 	for _, k := range known {

@@ -37,6 +37,7 @@ func (s *Server) createTeamNetwork(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	c.setTarget(n.ID)
 	return ok(toTeamNetwork(n))
 }
 
@@ -77,6 +78,7 @@ func (s *Server) goCreateNetwork(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	c.setTarget(n.ID)
 	return ok(toGoNetwork(n))
 }
 

@@ -39,14 +39,18 @@ func TestMeterMigrationBackfill(t *testing.T) {
 	}
 	created := time.Date(2026, 10, 30, 12, 0, 0, 0, time.UTC)
 	since := created.Add(26 * time.Hour)
-	for _, m := range []core.Machine{
-		{ID: "psrunning", State: core.StateReady},
-		{ID: "psstopped", State: core.StateOff},
-		{ID: "psdestroy", State: core.StateReady},
-	} {
-		m.Name, m.TeamID, m.UserID, m.Region, m.MachineType, m.BillingType = "m", "te1", "u1", "East Coast (NY2)", "C5", "hourly"
-		m.TemplateID, m.SizeGB, m.AgentType, m.Created, m.PhaseSince = "t04azgph", 50, "LinuxHeadless", created, since
-		if _, err := raw.Exec(machineInsert, machineArgs(&m)...); err != nil {
+	// The rows are written with the columns of schema version 2 only: the store's own insert
+	// names columns that later migrations add.
+	for _, m := range []struct {
+		id    string
+		state core.State
+	}{{"psrunning", core.StateReady}, {"psstopped", core.StateOff}, {"psdestroy", core.StateReady}} {
+		if _, err := raw.Exec(`INSERT INTO machines (id, name, team_id, user_id, region, machine_type, billing_type,
+			template_id, size_gb, cpus, agent_type, shutdown_timeout_forces, perform_auto_snapshot, dynamic_public_ip,
+			is_managed, updates_pending, take_initial_snapshot, state, host_id, holds_capacity, booted, op_event,
+			phase_since, attempts, created)
+			VALUES ($1, 'm', 'te1', 'u1', 'East Coast (NY2)', 'C5', 'hourly', 't04azgph', 50, 1, 'LinuxHeadless',
+			0, 0, 0, 0, 0, 0, $2, '', 0, 0, '', $3, 0, $4)`, m.id, string(m.state), ms(since), ms(created)); err != nil {
 			t.Fatal(err)
 		}
 	}
