@@ -40,6 +40,9 @@ type Config struct {
 	Lease time.Duration
 	// ResetLeases clears stale leases on start; right only when this is the sole replica.
 	ResetLeases bool
+	// GuestScripts is set when the driver runs startup scripts in real guests and reports
+	// each run (hypervisor.Facts.ScriptRan); dtLastRun is then only set from those reports.
+	GuestScripts bool
 	// PollInterval bounds how long the loop sleeps without a wake-up (default 1 s).
 	PollInterval time.Duration
 }
@@ -177,16 +180,13 @@ func (e *Engine) sleep(ctx context.Context, next *time.Time) bool {
 // step advances one claimed machine by one driver call and commits the outcome.
 func (e *Engine) step(ctx context.Context, id string) {
 	var m core.Machine
-	var tmpl core.Template
+	var req hypervisor.Request
 	err := e.st.Read(ctx, func(tx store.Tx) error {
 		var err error
 		if m, err = tx.GetMachine(id); err != nil {
 			return err
 		}
-		tmpl, err = tx.GetTemplate(m.TemplateID)
-		if core.IsNotFound(err) { // deleted template: the machine keeps what it has
-			return nil
-		}
+		req, err = e.request(tx, m)
 		return err
 	})
 	if err != nil {
@@ -201,7 +201,8 @@ func (e *Engine) step(ctx context.Context, id string) {
 		e.release(ctx, id)
 		return
 	}
-	res, derr := e.drv.Advance(ctx, hypervisor.Request{Machine: m, Template: tmpl, Attempt: m.Attempts, Since: m.PhaseSince, Now: now})
+	req.Now = now
+	res, derr := e.drv.Advance(ctx, req)
 	err = e.st.Write(ctx, func(tx store.Tx) error {
 		cur, err := tx.GetMachine(id)
 		if err != nil {
@@ -239,6 +240,41 @@ func (e *Engine) step(ctx context.Context, id string) {
 		e.log.Error("engine: commit step", "machine", id, "err", err)
 	}
 	e.Wake()
+}
+
+// request loads what the driver needs to advance m: its template, its private network and
+// the startup script when it must run on this boot (enabled, and not a runOnce script after
+// the first boot).
+func (e *Engine) request(tx store.Tx, m core.Machine) (hypervisor.Request, error) {
+	req := hypervisor.Request{Machine: m, Attempt: m.Attempts, Since: m.PhaseSince}
+	t, err := tx.GetTemplate(m.TemplateID)
+	switch {
+	case err == nil:
+		req.Template = t
+	case !core.IsNotFound(err): // a deleted template: the machine keeps what it has
+		return req, err
+	}
+	if m.NetworkID != nil {
+		n, err := tx.GetNetwork(*m.NetworkID)
+		switch {
+		case err == nil:
+			req.Network = &n
+		case !core.IsNotFound(err):
+			return req, err
+		}
+	}
+	if m.ScriptID != nil {
+		sc, err := tx.GetScript(*m.ScriptID)
+		switch {
+		case err == nil:
+			if sc.Enabled && !(sc.RunOnce && m.Booted) {
+				req.Script = &sc
+			}
+		case !core.IsNotFound(err):
+			return req, err
+		}
+	}
+	return req, nil
 }
 
 func (e *Engine) release(ctx context.Context, id string) {

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"hangar/internal/core"
 	"hangar/internal/hypervisor"
 	"hangar/internal/store"
@@ -34,7 +36,10 @@ func (e *Engine) complete(tx store.Tx, m *core.Machine, res hypervisor.Result) e
 			return err
 		}
 		m.OpEvent = ""
-		if err := e.runScript(tx, m); err != nil {
+		if res.Facts.StorageUsed != nil {
+			m.StorageUsed = res.Facts.StorageUsed
+		}
+		if err := e.runScript(tx, m, res.Facts.ScriptRan); err != nil {
 			return err
 		}
 		m.Booted = true
@@ -96,8 +101,16 @@ func (e *Engine) finishNamed(tx store.Tx, machineID, name string, state core.Eve
 }
 
 // runScript records a startup-script run when the machine boots (spec §3.2): enabled scripts
-// run on every boot, runOnce scripts on the first only.
-func (e *Engine) runScript(tx store.Tx, m *core.Machine) error {
+// run on every boot, runOnce scripts on the first only. Drivers that run real guests report
+// when the guest ran it (ran); for them nothing is recorded without that report.
+func (e *Engine) runScript(tx store.Tx, m *core.Machine, ran *time.Time) error {
+	if ran != nil {
+		m.LastRun = ran
+		return nil
+	}
+	if e.cfg.GuestScripts {
+		return nil
+	}
 	if m.ScriptID == nil {
 		return nil
 	}

@@ -35,6 +35,9 @@ type Config struct {
 	MaxListLimit int
 	// Driver names the hypervisor driver, for the operator API.
 	Driver string
+	// HostInfo describes the host a driver runs real machines on, by host name; nil or
+	// ok=false for other hosts.
+	HostInfo func(name string) (h api.HostHypervisor, ok bool)
 }
 
 // Server is the HTTP API.

@@ -27,6 +27,9 @@ type Config struct {
 	// Generations, when set, counts every committed write to the store and enables the read
 	// cache of machines; set it only when this process is the database's only writer.
 	Generations interface{ Gen() uint64 }
+	// TemplateCheck, when set, says whether the hypervisor driver can run machines of a
+	// template (the qemu driver needs an image); templates and creates it rejects are 400s.
+	TemplateCheck func(core.Template) error
 }
 
 // Service implements the use cases of the Paperspace and operator APIs.
