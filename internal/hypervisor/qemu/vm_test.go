@@ -1,0 +1,202 @@
+package qemu
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"hangar/internal/core"
+	"hangar/internal/hypervisor"
+)
+
+// testImage returns the test template's kernel and initrd (scripts/build-test-image), or
+// skips the test when QEMU or the image is missing, unless HANGAR_REQUIRE_TOOLS=1.
+func testImage(t *testing.T) (kernel, initrd string) {
+	t.Helper()
+	missing := func(what string) {
+		if os.Getenv("HANGAR_REQUIRE_TOOLS") == "1" {
+			t.Fatalf("%s is missing (HANGAR_REQUIRE_TOOLS=1): run scripts/install-test-deps and scripts/build-test-image", what)
+		}
+		t.Skipf("skipping real-VM test: %s is missing (run scripts/install-test-deps and scripts/build-test-image)", what)
+	}
+	for _, p := range []string{"qemu-system-x86_64", "qemu-img", "genisoimage"} {
+		if _, err := exec.LookPath(p); err != nil {
+			missing(p)
+		}
+	}
+	kernel, initrd = os.Getenv("HANGAR_TEST_KERNEL"), os.Getenv("HANGAR_TEST_INITRD")
+	if kernel == "" {
+		cache, _ := os.UserCacheDir()
+		ks, _ := filepath.Glob(filepath.Join(cache, "hangar", "test-image", "*", "vmlinux"))
+		if len(ks) == 0 {
+			missing("the test image")
+		}
+		kernel, initrd = ks[len(ks)-1], filepath.Join(filepath.Dir(ks[len(ks)-1]), "initrd.img")
+	}
+	return kernel, initrd
+}
+
+// shortDir is a temporary directory with a short path (QMP socket paths are limited).
+func shortDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "hq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// step drives one state of m to completion as the engine would, in real time.
+func step(t *testing.T, d *Driver, req hypervisor.Request, s core.State) hypervisor.Result {
+	t.Helper()
+	req.Machine.State, req.Since = s, time.Now()
+	for attempt := 0; ; attempt++ {
+		req.Attempt, req.Now = attempt, time.Now()
+		res, err := d.Advance(context.Background(), req)
+		if err != nil {
+			if hypervisor.IsPermanent(err) {
+				t.Fatalf("%s: %v\nserial log:\n%s", s, err, readFile(d.SerialLog(req.Machine)))
+			}
+			t.Logf("%s: retrying after %v", s, err)
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
+		if res.Done {
+			t.Logf("%s done in %v", s, time.Since(req.Since).Round(time.Millisecond))
+			return res
+		}
+		if time.Since(req.Since) > 5*time.Minute {
+			t.Fatalf("%s did not complete", s)
+		}
+		time.Sleep(res.RetryAfter)
+	}
+}
+
+func readFile(p string) string {
+	b, _ := os.ReadFile(p)
+	return string(b)
+}
+
+// counts returns the values the test script printed, one per boot.
+func counts(d *Driver, m core.Machine) []string {
+	var out []string
+	for _, l := range strings.Split(readFile(d.SerialLog(m)), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "HANGAR-TEST count="); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// countScript prints how often it ran before on this disk and counts itself.
+const countScript = "#!/bin/sh\nn=$(cat count 2>/dev/null || echo 0)\necho \"HANGAR-TEST count=$n\"\necho $((n+1)) > count\n"
+
+// TestVMLifecycle boots a real guest under TCG and drives it as the engine does: provision,
+// start to ready with a startup script, snapshot while off, start, a real reboot, stop, revert
+// (the script's counter goes back), destroy (nothing left).
+func TestVMLifecycle(t *testing.T) {
+	kernel, initrd := testImage(t)
+	dir := shortDir(t)
+	d, err := New(Config{Dir: dir, Accel: AccelTCG, MaxRAMMB: 192, MaxCPUs: 1, StopTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := core.Machine{ID: "psvmtest1", Name: "vm test", MachineType: "C5", SizeGB: 50, UserID: "u1"}
+	tmpl := core.Template{ID: "tk", OS: "Hangar test (busybox)", Kernel: kernel, Initrd: initrd}
+	script := &core.Script{Text: countScript, Enabled: true}
+	req := hypervisor.Request{Machine: m, Template: tmpl, Script: script}
+	t.Cleanup(func() { _ = d.Destroy(context.Background(), m) })
+
+	res := step(t, d, req, core.StateProvisioning)
+	f := res.Facts
+	if f.StorageTotal == nil || *f.StorageTotal != 50<<30 || f.StorageUsed == nil || *f.StorageUsed <= 0 || *f.StorageUsed > 10<<20 {
+		t.Errorf("storage facts = %v / %v, want 50 GiB total and a small overlay", f.StorageTotal, f.StorageUsed)
+	}
+	if f.CPUs != 1 || f.RAM == nil || *f.RAM != 192<<20 || f.OS == nil || *f.OS != tmpl.OS {
+		t.Errorf("facts = %+v, want 1 CPU (capped), 192 MiB (capped) and the template's OS", f)
+	}
+	vmdir := filepath.Join(dir, m.ID)
+	for _, p := range []string{"disk.qcow2", "seed.iso"} {
+		if _, err := os.Stat(filepath.Join(vmdir, p)); err != nil {
+			t.Fatalf("after provisioning: %v", err)
+		}
+	}
+	if d.Running(m) != 0 {
+		t.Fatal("provisioning started the VM")
+	}
+
+	boot := func(s core.State) hypervisor.Result {
+		step(t, d, req, s)
+		if d.Running(m) == 0 {
+			t.Fatalf("%s done but no VM runs", s)
+		}
+		return step(t, d, req, core.StateServiceReady)
+	}
+	res = boot(core.StateStarting)
+	if res.Facts.ScriptRan == nil {
+		t.Error("ScriptRan not reported although the script ran")
+	}
+	if got := counts(d, m); strings.Join(got, ",") != "0" {
+		t.Fatalf("script output per boot = %v, want [0]", got)
+	}
+	step(t, d, req, core.StateStopping)
+	if d.Running(m) != 0 {
+		t.Fatal("stopped but the VM runs")
+	}
+	if !strings.Contains(readFile(d.SerialLog(m)), "HANGAR-READY") {
+		t.Fatal("no HANGAR-READY in the serial log")
+	}
+	if err := d.Snapshot(context.Background(), m, "snap1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Snapshot(context.Background(), m, "snap1"); err != nil { // idempotent
+		t.Fatal(err)
+	}
+
+	boot(core.StateStarting)
+	pid := d.Running(m)
+	boot(core.StateRestarting)
+	if d.Running(m) != pid {
+		t.Errorf("restart replaced the QEMU process (%d -> %d); want a guest reboot", pid, d.Running(m))
+	}
+	// Taken while running, over QMP; deleted again below.
+	if err := d.Snapshot(context.Background(), m, "live"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Revert(context.Background(), m, "snap1"); err == nil {
+		t.Error("revert of a running machine succeeded")
+	}
+	step(t, d, req, core.StateStopping)
+	if got := counts(d, m); strings.Join(got, ",") != "0,1,2" {
+		t.Fatalf("script output per boot = %v, want [0 1 2] (data persists across stop and reboot)", got)
+	}
+	if err := d.Revert(context.Background(), m, "snap1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DeleteSnapshot(context.Background(), m, "live"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DeleteSnapshot(context.Background(), m, "live"); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	boot(core.StateStarting)
+	if got := counts(d, m); strings.Join(got, ",") != "0,1,2,1" {
+		t.Fatalf("script output per boot = %v, want [0 1 2 1] (the revert restored the counter)", got)
+	}
+
+	pid = d.Running(m)
+	if err := d.Destroy(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	if alive(pid) {
+		t.Errorf("QEMU %d still runs after destroy", pid)
+	}
+	if _, err := os.Stat(vmdir); !os.IsNotExist(err) {
+		t.Errorf("machine directory left behind: %v", err)
+	}
+}
