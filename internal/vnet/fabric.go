@@ -117,8 +117,16 @@ func (f *Fabric) ensureNamespace(ctx context.Context) error {
 	}
 	// A router that sends redirects to its uplink peer uses up the ICMP rate limit the
 	// "filtered" answers need (and redirects to the outside's own address make no sense).
-	for _, key := range []string{"net/ipv6/conf/all/forwarding", "net/ipv4/conf/all/send_redirects", "net/ipv4/conf/default/send_redirects"} {
-		if err := sysctl(ctx, f.ns, key, "0"); err != nil {
+	// arp_ignore/arp_announce: a bridge answers ARP for its own gateway only, so a network
+	// does not even learn the other networks' gateway addresses.
+	for _, kv := range [][2]string{
+		{"net/ipv6/conf/all/forwarding", "0"},
+		{"net/ipv4/conf/all/send_redirects", "0"},
+		{"net/ipv4/conf/default/send_redirects", "0"},
+		{"net/ipv4/conf/all/arp_ignore", "1"},
+		{"net/ipv4/conf/all/arp_announce", "2"},
+	} {
+		if err := sysctl(ctx, f.ns, kv[0], kv[1]); err != nil {
 			return err
 		}
 	}

@@ -19,6 +19,9 @@ import (
 //
 //	listen ADDR   accept TCP connections on ADDR, answer each with the peer's address
 //	dial ADDR     connect to ADDR and print the line the server sends
+//	echo ADDR     accept TCP connections on ADDR and echo every line
+//	converse ADDR connect to ADDR, then send each stdin line and print the answer (or
+//	              "error …" when none comes)
 //	tap NAME MAC IP GW   open tap NAME like QEMU does and resolve GW by ARP (tap_test.go)
 const helperEnv = "HANGAR_VNET_HELPER"
 
@@ -35,6 +38,10 @@ func TestHelperProcess(t *testing.T) {
 		err = helperListen(args[1])
 	case "dial":
 		err = helperDial(args[1])
+	case "echo":
+		err = helperEcho(args[1])
+	case "converse":
+		err = helperConverse(args[1])
 	case "tap":
 		err = helperTap(args[1], args[2], args[3], args[4])
 	default:
@@ -67,6 +74,52 @@ func helperListen(addr string) error {
 	}
 }
 
+func helperEcho(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Println("ready")
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		ln.Close()
+	}()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return nil
+		}
+		go func() {
+			defer c.Close()
+			_, _ = io.Copy(c, c)
+		}()
+	}
+}
+
+func helperConverse(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, 3*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	fmt.Println("ready")
+	in, r := bufio.NewScanner(os.Stdin), bufio.NewReader(c)
+	for in.Scan() {
+		_ = c.SetDeadline(time.Now().Add(time.Second))
+		if _, err := fmt.Fprintln(c, in.Text()); err != nil {
+			fmt.Println("error", err)
+			continue
+		}
+		line, err := r.ReadString('\n')
+		if err != nil {
+			fmt.Println("error", err)
+			continue
+		}
+		fmt.Print(line)
+	}
+	return nil
+}
+
 func helperDial(addr string) error {
 	c, err := net.DialTimeout("tcp", addr, 3*time.Second)
 	if err != nil {
@@ -93,7 +146,14 @@ func helperCmd(ctx context.Context, ns, mode string) *exec.Cmd {
 // peer's address; it stops when the test ends.
 func listenIn(t *testing.T, ns, addr string) {
 	t.Helper()
-	cmd := helperCmd(context.Background(), ns, "listen "+addr)
+	startHelper(t, ns, "listen "+addr)
+}
+
+// startHelper starts a helper in ns, waits for its "ready" line and returns its stdin and
+// stdout; closing stdin ends it.
+func startHelper(t *testing.T, ns, mode string) (io.WriteCloser, *bufio.Reader) {
+	t.Helper()
+	cmd := helperCmd(context.Background(), ns, mode)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -110,10 +170,12 @@ func listenIn(t *testing.T, ns, addr string) {
 		stdin.Close()
 		_ = cmd.Wait()
 	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	out := bufio.NewReader(stdout)
+	line, err := out.ReadString('\n')
 	if err != nil || line != "ready\n" {
-		t.Fatalf("listener in %s on %s did not start: %q %v", ns, addr, line, err)
+		t.Fatalf("helper %q in %s did not start: %q %v", mode, ns, line, err)
 	}
+	return stdin, out
 }
 
 // dialFrom connects from ns to addr and returns the peer address the server saw.

@@ -15,10 +15,12 @@ const table = "hangar"
 //   - mapped: private addresses that have a public one (may leave through the uplink).
 //   - gateways: (bridge, gateway address) pairs; a machine may talk to its own gateway only.
 //
-// The forward chain drops by default: a packet is forwarded only when it belongs to a
-// connection already allowed, enters from the uplink towards a mapped address, or leaves a
-// mapped address towards the uplink. So there is no routing between bridges at all; frames
-// within one bridge never reach it (bridge netfilter is off in the namespace).
+// The forward chain rejects by default: a packet crosses the uplink only to or from a
+// mapped address (checked first, so that unmapping cuts existing connections too), and is
+// forwarded only when it belongs to a connection already allowed, was DNATed from the
+// uplink, or leaves a mapped address towards the uplink. So there is no routing between
+// bridges at all; frames within one bridge never reach it (bridge netfilter is off in the
+// namespace).
 func ruleset() string {
 	up := fmt.Sprintf("%q", uplinkName)
 	var b strings.Builder
@@ -37,9 +39,13 @@ func ruleset() string {
 	}
 	w("add rule ip %s prerouting iifname %s dnat to ip daddr map @pub2priv", table, up)
 	w("add rule ip %s postrouting oifname %s snat to ip saddr map @priv2pub", table, up)
+	// Checked before established connections, so that UnmapPublic also cuts the
+	// connections the mapping let through.
+	w("add rule ip %s forward iifname %s ip daddr != @mapped reject with icmp type admin-prohibited", table, up)
+	w("add rule ip %s forward oifname %s ip saddr != @mapped reject with icmp type admin-prohibited", table, up)
 	w("add rule ip %s forward ct state established,related accept", table)
 	w("add rule ip %s forward iifname %s ct status dnat accept", table, up)
-	w("add rule ip %s forward oifname %s ip saddr @mapped accept", table, up)
+	w("add rule ip %s forward oifname %s accept", table, up)
 	w("add rule ip %s forward reject with icmp type admin-prohibited", table)
 	w("add rule ip %s input ct state established,related accept", table)
 	w("add rule ip %s input iifname \"lo\" accept", table)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strings"
 
 	"hangar/internal/core"
 )
@@ -74,8 +75,7 @@ func (f *Fabric) routePublic(ctx context.Context, public netip.Addr) error {
 }
 
 // UnmapPublic removes the mapping of public and its outside route. A public address that is
-// not mapped is not an error. Connections already established keep their conntrack entry
-// until they end or time out.
+// not mapped is not an error. Connections the mapping let through are cut as well.
 func (f *Fabric) UnmapPublic(ctx context.Context, public netip.Addr) error {
 	if f.outside == "" {
 		return nil
@@ -90,14 +90,18 @@ func (f *Fabric) UnmapPublic(ctx context.Context, public netip.Addr) error {
 		if m.Public != public {
 			continue
 		}
-		if _, err := ipIn(ctx, f.outside, "route", "del", public.String()+"/32", "dev", f.outLink); err != nil {
+		if err := nft(ctx, f.ns, elements("delete", "pub2priv", public.String())+
+			elements("delete", "priv2pub", m.Private.String())+
+			elements("delete", "mapped", m.Private.String())); err != nil {
 			return err
 		}
-		return nft(ctx, f.ns, elements("delete", "pub2priv", public.String())+
-			elements("delete", "priv2pub", m.Private.String())+
-			elements("delete", "mapped", m.Private.String()))
 	}
-	return nil
+	// The route goes even without a mapping: a crash may have come between the two steps.
+	_, err = ipIn(ctx, f.outside, "route", "del", public.String()+"/32", "dev", f.outLink)
+	if err != nil && strings.Contains(err.Error(), "No such process") {
+		return nil
+	}
+	return err
 }
 
 // Mappings lists the public IP mappings, ordered by public address.

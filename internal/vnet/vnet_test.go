@@ -3,6 +3,7 @@ package vnet
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,8 +124,22 @@ func TestPublicIP(t *testing.T) {
 	if err != nil || len(ms) != 1 || ms[0] != (Mapping{mustAddr("198.51.100.10"), mustAddr("10.78.0.2")}) {
 		t.Fatalf("Mappings = %v, %v", ms, err)
 	}
+	// A connection open across UnmapPublic is cut too.
+	startHelper(t, p, "echo 0.0.0.0:7002")
+	conv, replies := startHelper(t, b.outside, "converse 198.51.100.10:7002")
+	say := func(s string) string {
+		fmt.Fprintln(conv, s)
+		line, _ := replies.ReadString('\n')
+		return strings.TrimSpace(line)
+	}
+	if got := say("before"); got != "before" {
+		t.Fatalf("echo through the public IP = %q", got)
+	}
 	if err := b.f.UnmapPublic(b.ctx, mustAddr("198.51.100.10")); err != nil {
 		t.Fatalf("UnmapPublic: %v", err)
+	}
+	if got := say("after"); !strings.HasPrefix(got, "error") {
+		t.Errorf("open connection after UnmapPublic answered %q, want it cut", got)
 	}
 	if err := b.f.UnmapPublic(b.ctx, mustAddr("198.51.100.10")); err != nil {
 		t.Fatalf("UnmapPublic again: %v", err)
