@@ -67,6 +67,11 @@ func Open(ctx context.Context, cfg Config) (*Fabric, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, tool := range []string{"ip", "nft"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, core.Wrap(core.Unavailable, err, "vnet: "+tool+" is not installed (packages iproute2, nftables)")
+		}
+	}
 	f := &Fabric{ns: ns, outside: cfg.Outside, uplink: cfg.Uplink}
 	if !f.uplink.IsValid() {
 		f.uplink = netip.MustParsePrefix(defaultUplink)

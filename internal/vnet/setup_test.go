@@ -1,10 +1,10 @@
 package vnet
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
@@ -99,7 +99,8 @@ func setup(t *testing.T) *bundle {
 	return b
 }
 
-// rootState is the root namespace's addresses and routes as ip prints them in JSON.
+// rootState is the root namespace's addresses and routes as ip prints them in JSON,
+// without the fields that change by themselves (address lifetimes, route expiry).
 func rootState(t *testing.T) string {
 	t.Helper()
 	var s []string
@@ -108,9 +109,31 @@ func rootState(t *testing.T) string {
 		if err != nil {
 			t.Fatalf("ip %v: %v", args, err)
 		}
-		s = append(s, string(bytes.TrimSpace(out)))
+		var v any
+		if err := json.Unmarshal(out, &v); err != nil {
+			t.Fatalf("ip %v: %v", args, err)
+		}
+		dropVolatile(v)
+		norm, _ := json.Marshal(v)
+		s = append(s, string(norm))
 	}
 	return strings.Join(s, "\n")
+}
+
+func dropVolatile(v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for _, k := range []string{"valid_life_time", "preferred_life_time", "expires"} {
+			delete(v, k)
+		}
+		for _, e := range v {
+			dropVolatile(e)
+		}
+	case []any:
+		for _, e := range v {
+			dropVolatile(e)
+		}
+	}
 }
 
 // mustNetwork creates network id with cidr.

@@ -40,13 +40,13 @@ func TestNames(t *testing.T) {
 func TestIsolation(t *testing.T) {
 	b := setup(t)
 	na := b.mustNetwork(t, "net-a", "10.77.1.0/24")
-	nb := b.mustNetwork(t, "net-b", "10.77.2.0/28")
+	nb := b.mustNetwork(t, "default:East Coast (NY2)", "10.77.2.0/28") // any string is an id
 	if na.Gateway.String() != "10.77.1.1" || nb.Gateway.String() != "10.77.2.1" {
 		t.Fatalf("gateways %s, %s; want the first usable addresses", na.Gateway, nb.Gateway)
 	}
 	a1 := b.fakeVM(t, "a1", "net-a", "10.77.1.2")
 	b.fakeVM(t, "a2", "net-a", "10.77.1.3")
-	b1 := b.fakeVM(t, "b1", "net-b", "10.77.2.2")
+	b1 := b.fakeVM(t, "b1", nb.ID, "10.77.2.2")
 
 	mustPing(t, a1, "10.77.1.3") // same network
 	mustPing(t, a1, "10.77.1.1") // own gateway
@@ -338,5 +338,32 @@ func TestDestroyLeavesNothing(t *testing.T) {
 	}
 	if err := b.f.Destroy(b.ctx); err != nil {
 		t.Errorf("Destroy twice: %v", err)
+	}
+}
+
+func TestConcurrentPorts(t *testing.T) {
+	b := setup(t)
+	b.mustNetwork(t, "net-c", "10.84.0.0/24")
+	const n = 6
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := b.f.AddTap(b.ctx, fmt.Sprintf("vm-%d", i), "net-c")
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	taps, err := b.f.Taps(b.ctx)
+	if err != nil || len(taps) != n {
+		t.Fatalf("Taps = %v, %v; want %d", taps, err, n)
+	}
+	for i, p := range taps {
+		if p.VMID != fmt.Sprintf("vm-%d", i) || p.NetworkID != "net-c" || p.Kind != "tap" {
+			t.Errorf("tap %d = %+v", i, p)
+		}
 	}
 }
