@@ -1,0 +1,65 @@
+// Package vnet is the network fabric of the qemu driver: isolated private networks, tap
+// devices for VMs and 1:1 NAT for public IPs, all inside one network namespace that Hangar
+// owns. Nothing outside that namespace is touched except the uplink's outside end (its own
+// link, its transfer address and the /32 routes of mapped public IPs, all of which vanish
+// with the link).
+//
+// # Topology
+//
+//	outside namespace (Config.Outside: the test's, or a named handle of the host's)
+//	  hu<hash>  169.254.254.1/30          routes: <public>/32 via 169.254.254.2 (one per mapping)
+//	     │ veth
+//	fabric namespace  <Prefix>-<hash of the data dir>   (ip_forward=1, nft table "ip hangar")
+//	  uplink    169.254.254.2/30          default via 169.254.254.1
+//	  hb<hash(net A)> bridge 10.0.1.1/24  ── ht<hash(vm1)> tap ── QEMU vm1 (10.0.1.2)
+//	                                      └─ ht<hash(vm2)> tap ── QEMU vm2 (10.0.1.3)
+//	  hb<hash(net B)> bridge 10.0.2.1/24  ── ht<hash(vm3)> tap ── QEMU vm3 (10.0.2.2)
+//
+// Each private network is one Linux bridge whose address is the network's gateway, the
+// first usable address of its CIDR (internal/lifecycle never hands it to a machine). Guests
+// get a static address and a default route via the gateway from their seed.
+//
+// # Isolation
+//
+// The namespace routes (ip_forward=1) but its nftables forward chain drops (rejects, with
+// "administratively prohibited") every packet except: replies of allowed connections,
+// packets from the uplink that were DNATed to a mapped machine, and packets from a mapped
+// machine to the uplink (SNATed to its public address). So there is no path between two
+// bridges; frames inside one bridge never reach netfilter (bridge-nf-call-iptables=0 in
+// the namespace). The input chain lets a machine reach only its own gateway address. Private
+// networks may not overlap (EnsureNetwork answers Conflict), since they share one routing
+// table. Machines without a public IP have no way in or out. IPv6 is not forwarded.
+//
+// # State and restarts
+//
+// The kernel is the only store: bridges and ports carry an alias "hangar:net:<id>" or
+// "hangar:vm:<id>", mappings are elements of nft maps. Open is idempotent: on an existing
+// namespace it re-applies sysctls and the chains (keeping set and map elements) and
+// recreates missing pieces, without touching links in use, so VMs keep running and stay
+// connected across Hangar restarts. There is no Close; Destroy removes everything.
+//
+// # What the qemu driver calls, and when
+//
+//	f, err := vnet.Open(ctx, vnet.Config{DataDir: dataDir, Outside: "…"})  // at driver start
+//	f.EnsureNetwork(ctx, netID, cidr)        // before a machine of that network starts (idempotent)
+//	tap, err := f.AddTap(ctx, machineID, netID)  // before starting QEMU (idempotent)
+//	cmd := f.Command("qemu-system-x86_64", …, "-netdev", "tap,id=n0,ifname="+tap+",script=no,downscript=no", …)
+//	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}  // QEMU outlives hangar serve
+//	f.MapPublic(ctx, publicIP, privateIP)   // when the machine has a public IP (idempotent)
+//	f.UnmapPublic(ctx, publicIP)            // when the IP is released or the machine destroyed
+//	f.RemoveTap(ctx, machineID)             // after QEMU exited, on destroy
+//	f.RemoveNetwork(ctx, netID)             // when the network is deleted and has no ports
+//
+// Command runs the process through `ip netns exec`, which execs it in place: the PID is
+// QEMU's own, so -pidfile and reattaching after a restart work as usual. Exec runs a
+// short command inside the namespace (tests use it for ping and ip). Networks, Ports, Taps
+// and Mappings read the current state back for reconciliation and cleanup checks.
+//
+// # Requirements
+//
+// Root (CAP_NET_ADMIN, CAP_SYS_ADMIN), iproute2 (ip) and nftables (nft) on the host;
+// scripts/install-test-deps installs nftables and iputils-ping for the tests. To use the
+// host's own namespace as the outside, give it a name first, e.g.
+// `touch /run/netns/host && mount --bind /proc/1/ns/net /run/netns/host`, and set
+// Config.Outside to "host" and Config.Uplink to a transfer network free on the host.
+package vnet

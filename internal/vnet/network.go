@@ -1,0 +1,166 @@
+package vnet
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sort"
+
+	"hangar/internal/core"
+)
+
+// Network is a private network as the fabric sees it.
+type Network struct {
+	ID      string       // the network id given to EnsureNetwork
+	CIDR    netip.Prefix // the network's prefix
+	Gateway netip.Addr   // the bridge's address: the first usable address of CIDR
+	Bridge  string       // the bridge's name inside the namespace
+}
+
+// Gateway returns the gateway address of cidr: its first usable address, the one
+// internal/lifecycle never assigns to a machine.
+func Gateway(cidr netip.Prefix) netip.Addr { return cidr.Masked().Addr().Next() }
+
+// parseCIDR validates a private network's prefix (IPv4, at most /29, as lifecycle's IPAM).
+func parseCIDR(cidr string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil || !p.Addr().Is4() || p.Bits() > 29 {
+		return netip.Prefix{}, core.Errorf(core.Invalid, "vnet: cidr %q must be an IPv4 prefix of /29 or larger", cidr)
+	}
+	return p.Masked(), nil
+}
+
+// EnsureNetwork creates the bridge of network id with its gateway address when missing.
+// It is idempotent for the same cidr; another cidr for an existing id, or a cidr that
+// overlaps another network or the uplink, is a Conflict; a bad cidr is Invalid.
+func (f *Fabric) EnsureNetwork(ctx context.Context, id, cidr string) (Network, error) {
+	p, err := parseCIDR(cidr)
+	if err != nil {
+		return Network{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	nets, err := f.networks(ctx)
+	if err != nil {
+		return Network{}, err
+	}
+	want := Network{ID: id, CIDR: p, Gateway: Gateway(p), Bridge: linkName(bridgePrefix, id)}
+	for _, n := range nets {
+		switch {
+		case n.ID == id && n.CIDR == p:
+			return n, nil
+		case n.ID == id:
+			return Network{}, core.Errorf(core.Conflict, "vnet: network %s already exists with cidr %s", id, n.CIDR)
+		case n.Bridge == want.Bridge:
+			return Network{}, core.Errorf(core.Conflict, "vnet: bridge name %s of network %s is taken by network %s", n.Bridge, id, n.ID)
+		case n.CIDR.Overlaps(p):
+			return Network{}, core.Errorf(core.Conflict, "vnet: cidr %s of network %s overlaps network %s (%s)", p, id, n.ID, n.CIDR)
+		}
+	}
+	if f.outside != "" && f.uplink.Overlaps(p) {
+		return Network{}, core.Errorf(core.Conflict, "vnet: cidr %s overlaps the uplink %s", p, f.uplink)
+	}
+	return want, f.createBridge(ctx, want)
+}
+
+// createBridge adds the bridge (or completes one left half-made by a crash).
+func (f *Fabric) createBridge(ctx context.Context, n Network) error {
+	ls, err := links(ctx, f.ns)
+	if err != nil {
+		return err
+	}
+	if _, ok := findLink(ls, n.Bridge); !ok {
+		if _, err := ipIn(ctx, f.ns, "link", "add", n.Bridge, "type", "bridge", "stp_state", "0", "forward_delay", "0"); err != nil {
+			return err
+		}
+	}
+	gw := fmt.Sprintf("%s/%d", n.Gateway, n.CIDR.Bits())
+	if _, err := ipIn(ctx, f.ns, "addr", "replace", gw, "dev", n.Bridge); err != nil {
+		return err
+	}
+	if err := nft(ctx, f.ns, elements("add", "gateways", fmt.Sprintf("%q . %s", n.Bridge, n.Gateway))); err != nil {
+		return err
+	}
+	// The alias comes last: a bridge counts as a network only once it is complete.
+	_, err = ipIn(ctx, f.ns, "link", "set", n.Bridge, "alias", aliasNet+n.ID, "up")
+	return err
+}
+
+// RemoveNetwork deletes the bridge of network id. A missing network is not an error; a
+// network that still has ports (taps or veths) is a Conflict.
+func (f *Fabric) RemoveNetwork(ctx context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ls, err := links(ctx, f.ns)
+	if err != nil {
+		return err
+	}
+	name := linkName(bridgePrefix, id)
+	br, ok := findLink(ls, name)
+	if !ok {
+		return nil
+	}
+	for _, l := range ls {
+		if l.Master == name {
+			return core.Errorf(core.Conflict, "vnet: network %s still has port %s (%s)", id, l.Name, l.Alias)
+		}
+	}
+	if n, ok := toNetwork(br); ok {
+		if err := nft(ctx, f.ns, elements("delete", "gateways", fmt.Sprintf("%q . %s", n.Bridge, n.Gateway))); err != nil {
+			return err
+		}
+	}
+	return delLink(ctx, f.ns, name)
+}
+
+// Networks lists the fabric's private networks, ordered by id.
+func (f *Fabric) Networks(ctx context.Context) ([]Network, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.networks(ctx)
+}
+
+func (f *Fabric) networks(ctx context.Context) ([]Network, error) {
+	ls, err := links(ctx, f.ns)
+	if err != nil {
+		return nil, err
+	}
+	var nets []Network
+	for _, l := range ls {
+		if n, ok := toNetwork(l); ok {
+			nets = append(nets, n)
+		}
+	}
+	sort.Slice(nets, func(i, j int) bool { return nets[i].ID < nets[j].ID })
+	return nets, nil
+}
+
+// toNetwork reads a network back from its bridge.
+func toNetwork(l link) (Network, bool) {
+	id, ok := aliasID(l.Alias, aliasNet)
+	if !ok || l.LinkInfo.Kind != "bridge" {
+		return Network{}, false
+	}
+	for _, a := range l.AddrInfo {
+		addr, err := netip.ParseAddr(a.Local)
+		if a.Family != "inet" || err != nil {
+			continue
+		}
+		return Network{ID: id, CIDR: netip.PrefixFrom(addr, a.PrefixLen).Masked(), Gateway: addr, Bridge: l.Name}, true
+	}
+	return Network{}, false
+}
+
+// network finds network id.
+func (f *Fabric) network(ctx context.Context, id string) (Network, error) {
+	nets, err := f.networks(ctx)
+	if err != nil {
+		return Network{}, err
+	}
+	for _, n := range nets {
+		if n.ID == id {
+			return n, nil
+		}
+	}
+	return Network{}, core.Errorf(core.NotFound, "vnet: network %s not found", id)
+}
