@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,20 +16,23 @@ import (
 	"hangar/internal/hypervisor/qemu"
 	"hangar/internal/hypervisor/sim"
 	"hangar/internal/service"
+	"hangar/internal/vnet"
 )
 
 // QEMUFlags are the serve flags of the qemu driver.
 type QEMUFlags struct {
-	Accel       string   `default:"auto" enum:"auto,kvm,tcg" env:"HANGAR_QEMU_ACCEL" help:"Accelerator: auto uses KVM only after a short probe boot under KVM succeeds, else TCG; kvm fails to start without a working KVM; tcg never tries KVM."`
-	ProbeKernel string   `type:"path" env:"HANGAR_QEMU_PROBE_KERNEL" help:"Kernel booted for at most 10s under KVM to decide whether KVM works (without it, auto means TCG)."`
-	ProbeInitrd string   `type:"path" env:"HANGAR_QEMU_PROBE_INITRD" help:"Initrd of the probe boot."`
-	MaxCPUs     int      `name:"max-cpus" env:"HANGAR_QEMU_MAX_CPUS" help:"Cap on the vCPUs of one VM (0: as the machine type says), for small hosts."`
-	MaxRAMMB    int      `name:"max-ram-mb" env:"HANGAR_QEMU_MAX_RAM_MB" help:"Cap on the RAM of one VM in MiB (0: as the machine type says), for small hosts."`
-	GPU         []string `name:"gpu" sep:"none" placeholder:"MODEL=PCI" env:"HANGAR_QEMU_GPU" help:"A GPU of this host passed through with VFIO, e.g. --qemu-gpu 'Quadro P4000=0000:65:00.0'; repeat for each GPU. MODEL is the catalog's GPU name."`
-	Host        string   `env:"HANGAR_QEMU_HOST" help:"Name of this host in the host listing (default: the system host name)."`
-	Region      string   `default:"East Coast (NY2)" env:"HANGAR_QEMU_REGION" help:"Region of this host."`
-	Slots       int      `default:"8" env:"HANGAR_QEMU_SLOTS" help:"Slots of every CPU machine type when the host is first registered (change later with hangar admin hosts update)."`
-	VMDir       string   `name:"vm-dir" env:"HANGAR_QEMU_VM_DIR" help:"Directory of the machines' disks, seeds, sockets and serial logs (default <data>/vms)."`
+	Accel        string   `default:"auto" enum:"auto,kvm,tcg" env:"HANGAR_QEMU_ACCEL" help:"Accelerator: auto uses KVM only after a short probe boot under KVM succeeds, else TCG; kvm fails to start without a working KVM; tcg never tries KVM."`
+	ProbeKernel  string   `type:"path" env:"HANGAR_QEMU_PROBE_KERNEL" help:"Kernel booted for at most 10s under KVM to decide whether KVM works (without it, auto means TCG)."`
+	ProbeInitrd  string   `type:"path" env:"HANGAR_QEMU_PROBE_INITRD" help:"Initrd of the probe boot."`
+	MaxCPUs      int      `name:"max-cpus" env:"HANGAR_QEMU_MAX_CPUS" help:"Cap on the vCPUs of one VM (0: as the machine type says), for small hosts."`
+	MaxRAMMB     int      `name:"max-ram-mb" env:"HANGAR_QEMU_MAX_RAM_MB" help:"Cap on the RAM of one VM in MiB (0: as the machine type says), for small hosts."`
+	GPU          []string `name:"gpu" sep:"none" placeholder:"MODEL=PCI" env:"HANGAR_QEMU_GPU" help:"A GPU of this host passed through with VFIO, e.g. --qemu-gpu 'Quadro P4000=0000:65:00.0'; repeat for each GPU. MODEL is the catalog's GPU name."`
+	Host         string   `env:"HANGAR_QEMU_HOST" help:"Name of this host in the host listing (default: the system host name)."`
+	Region       string   `default:"East Coast (NY2)" env:"HANGAR_QEMU_REGION" help:"Region of this host."`
+	Slots        int      `default:"8" env:"HANGAR_QEMU_SLOTS" help:"Slots of every CPU machine type when the host is first registered (change later with hangar admin hosts update)."`
+	Net          string   `default:"vnet" enum:"vnet,none" env:"HANGAR_QEMU_NET" help:"Machine networking: vnet (a Hangar-owned network namespace with a bridge per private network; needs root, ip and nft) or none (VMs without a NIC)."`
+	OutsideNetns string   `name:"outside-netns" env:"HANGAR_QEMU_OUTSIDE_NETNS" help:"Named network namespace (under /run/netns) from which public IPs are reachable through 1:1 NAT; without it public IPs are not routed."`
+	VMDir        string   `name:"vm-dir" env:"HANGAR_QEMU_VM_DIR" help:"Directory of the machines' disks, seeds, sockets and serial logs (default <data>/vms)."`
 }
 
 // drivers is the hypervisor driver serve runs with; exactly one of sim and qemu is set.
@@ -42,7 +46,7 @@ type drivers struct {
 var pciAddr = regexp.MustCompile(`^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$`)
 
 // drivers builds the driver named by --driver.
-func (c *ServeCmd) drivers(ctx context.Context, cat *core.Catalog, log *slog.Logger) (drivers, error) {
+func (c *ServeCmd) drivers(ctx context.Context, cat *core.Catalog, private netip.Prefix, log *slog.Logger) (drivers, error) {
 	if c.Driver != "qemu" {
 		d := sim.New(sim.DefaultTimings().Scaled(c.SimTimeScale, c.SimServiceReadyMin), cat)
 		return drivers{drv: d, sim: d}, nil
@@ -64,8 +68,17 @@ func (c *ServeCmd) drivers(ctx context.Context, cat *core.Catalog, log *slog.Log
 	if dir == "" {
 		dir = filepath.Join(c.Data, "vms")
 	}
-	d, err := qemu.New(qemu.Config{Dir: dir, Accel: accel, MaxCPUs: f.MaxCPUs, MaxRAMMB: f.MaxRAMMB, GPUs: gpus,
-		Catalog: cat, Logger: log})
+	cfg := qemu.Config{Dir: dir, Accel: accel, MaxCPUs: f.MaxCPUs, MaxRAMMB: f.MaxRAMMB, GPUs: gpus,
+		Catalog: cat, Logger: log}
+	if f.Net == "vnet" {
+		fab, err := vnet.Open(ctx, vnet.Config{DataDir: c.Data, Outside: f.OutsideNetns})
+		if err != nil {
+			return drivers{}, fmt.Errorf("qemu networking (or use --qemu-net none): %w", err)
+		}
+		cfg.Net = qemu.VNet{Fabric: fab, Default: private}
+		log.Info("qemu: network fabric ready", "netns", fab.Namespace(), "outside", f.OutsideNetns)
+	}
+	d, err := qemu.New(cfg)
 	if err != nil {
 		return drivers{}, err
 	}

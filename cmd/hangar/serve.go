@@ -116,7 +116,7 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 		gens = store.NewGenerations(raw)
 		db = gens
 	}
-	drivers, err := c.drivers(ctx, cat, log)
+	drivers, err := c.drivers(ctx, cat, private, log)
 	if err != nil {
 		db.Close()
 		return nil, err

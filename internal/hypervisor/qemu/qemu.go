@@ -64,8 +64,9 @@ type Networker interface {
 	// Plug prepares (idempotently) the NIC of machine m on network n (nil: the default
 	// network) and returns how QEMU must run to use it.
 	Plug(ctx context.Context, m core.Machine, n *core.Network) (Plug, error)
-	// Unplug removes what Plug created for machine m. Idempotent.
-	Unplug(ctx context.Context, m core.Machine) error
+	// Unplug removes what Plug created for machine m; p is what Plug returned (zero if
+	// unknown). Idempotent.
+	Unplug(ctx context.Context, m core.Machine, p Plug) error
 }
 
 // Plug is a machine's NIC as a Networker prepared it.
@@ -546,6 +547,11 @@ func (d *Driver) stop(ctx context.Context, req hypervisor.Request) (hypervisor.R
 	vd := d.dir(req.Machine)
 	pid := vd.pid()
 	if pid == 0 {
+		// Off: its tap and public IP mapping go (a dynamic IP is released at off); start
+		// plugs them in again.
+		if err := d.unplug(ctx, vd, req.Machine); err != nil {
+			return hypervisor.Result{}, err
+		}
 		return hypervisor.Result{Done: true}, nil
 	}
 	op := strconv.FormatInt(req.Since.UnixNano(), 10)
@@ -566,6 +572,18 @@ func (d *Driver) stop(ctx context.Context, req hypervisor.Request) (hypervisor.R
 		_ = d.qmpDo(ctx, vd, "quit")
 	}
 	return hypervisor.Result{RetryAfter: poll}, nil
+}
+
+// unplug removes the machine's NIC as the last launch plugged it.
+func (d *Driver) unplug(ctx context.Context, vd vmDir, m core.Machine) error {
+	if d.cfg.Net == nil {
+		return nil
+	}
+	var p Plug
+	if mark := vd.readMark("net"); mark != "" {
+		_ = json.Unmarshal([]byte(mark), &p)
+	}
+	return d.cfg.Net.Unplug(ctx, m, p)
 }
 
 // qmpDo runs one QMP command on the machine's VM.
@@ -608,10 +626,8 @@ func (d *Driver) Destroy(ctx context.Context, m core.Machine) error {
 	if pid := vd.pid(); pid != 0 {
 		return fmt.Errorf("qemu: VM of %s (pid %d) does not die", m.ID, pid)
 	}
-	if d.cfg.Net != nil {
-		if err := d.cfg.Net.Unplug(ctx, m); err != nil {
-			return err
-		}
+	if err := d.unplug(ctx, vd, m); err != nil {
+		return err
 	}
 	d.log.Info("qemu: destroyed", "machine", m.ID)
 	return os.RemoveAll(string(vd))

@@ -1,0 +1,377 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"hangar/internal/vnet"
+)
+
+// End-to-end tests of `hangar serve --driver qemu` with real guests under TCG: the test
+// template (scripts/build-test-image) boots in about 4 s on microvm. They skip when QEMU, the
+// image or root (network namespaces) is missing, unless HANGAR_REQUIRE_TOOLS=1.
+
+// vmEnv is what a real-VM test needs.
+type vmEnv struct {
+	kernel, initrd string
+	outside        string // a network namespace standing for the outside world
+}
+
+func requireVMs(t *testing.T) vmEnv {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("boots real VMs; skipped with -short")
+	}
+	missing := func(what string) {
+		t.Helper()
+		msg := "skipping real-VM test: " + what + " (run scripts/install-test-deps and scripts/build-test-image)"
+		if os.Getenv("HANGAR_REQUIRE_TOOLS") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	if os.Geteuid() != 0 {
+		missing("not root (network namespaces need it)")
+	}
+	for _, p := range []string{"qemu-system-x86_64", "qemu-img", "genisoimage", "ip", "nft"} {
+		if _, err := exec.LookPath(p); err != nil {
+			missing(p + " is not installed")
+		}
+	}
+	var e vmEnv
+	e.kernel, e.initrd = os.Getenv("HANGAR_TEST_KERNEL"), os.Getenv("HANGAR_TEST_INITRD")
+	if e.kernel == "" {
+		cache, _ := os.UserCacheDir()
+		ks, _ := filepath.Glob(filepath.Join(cache, "hangar", "test-image", "*", "vmlinux"))
+		if len(ks) == 0 {
+			missing("the test image is not built")
+		}
+		e.kernel, e.initrd = ks[len(ks)-1], filepath.Join(filepath.Dir(ks[len(ks)-1]), "initrd.img")
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	e.outside = "hqout-" + hex.EncodeToString(b[:])
+	if out, err := exec.Command("ip", "netns", "add", e.outside).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", e.outside).Run() })
+	return e
+}
+
+// vmData is a data directory with a short path (QMP socket paths are limited) whose network
+// fabric is destroyed when the test ends.
+func vmData(t *testing.T, e vmEnv) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "hq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Whatever a failed test left running: QEMU of this data directory, then the fabric.
+		killVMs(dir)
+		if f, err := vnet.Open(context.Background(), vnet.Config{DataDir: dir, Outside: e.outside}); err == nil {
+			_ = f.Destroy(context.Background())
+		}
+		os.RemoveAll(dir)
+	})
+	return dir
+}
+
+// qemuPids returns the pids of QEMU processes whose command line mentions dir.
+func qemuPids(dir string) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		var pid int
+		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil {
+			continue
+		}
+		if st, _ := os.ReadFile("/proc/" + e.Name() + "/stat"); strings.Contains(string(st), ") Z ") {
+			continue
+		}
+		if strings.Contains(string(b), "qemu-system") && strings.Contains(string(b), dir+"/") {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func killVMs(dir string) {
+	for _, pid := range qemuPids(dir) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// qemuFlags are the serve flags of the real-VM tests: small guests, the outside namespace.
+func qemuFlags(e vmEnv) []string {
+	return []string{"--driver", "qemu", "--qemu-accel", "auto", "--qemu-max-cpus", "1", "--qemu-max-ram-mb", "160",
+		"--qemu-outside-netns", e.outside, "--qemu-host", "vmhost", "--qemu-slots", "12"}
+}
+
+// kernelTemplate creates the test template through hangar admin and returns its id.
+func kernelTemplate(t *testing.T, ts *testServer, e vmEnv) string {
+	t.Helper()
+	var tmpl struct{ ID string }
+	ts.admin(t, &tmpl, "templates", "create", "--name", "Hangar test", "--os", "Hangar test (busybox)",
+		"--kernel", e.kernel, "--initrd", e.initrd)
+	return tmpl.ID
+}
+
+// fetch reads a file a guest serves on port 80, from the outside namespace.
+func fetch(t *testing.T, e vmEnv, ip, file string) string {
+	t.Helper()
+	var out string
+	var err error
+	for range 20 {
+		if out, err = httpGetIn(e.outside, ip, file); err == nil {
+			return out
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("fetch http://%s/%s from outside: %v %s", ip, file, err, out)
+	return ""
+}
+
+// httpGetIn sends GET /file to ip:80 from network namespace ns: the socket is made on an OS
+// thread that entered ns (and is thrown away afterwards, as it stays locked).
+func httpGetIn(ns, ip, file string) (string, error) {
+	type result struct {
+		body string
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		body, err := func() (string, error) {
+			f, err := os.Open("/run/netns/" + ns)
+			if err != nil {
+				return "", err
+			}
+			defer f.Close()
+			if errno := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); errno != nil {
+				return "", errno
+			}
+			conn, err := net.DialTimeout("tcp", net.JoinHostPort(ip, "80"), 3*time.Second)
+			if err != nil {
+				return "", err
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprintf(conn, "GET /%s HTTP/1.0\r\nHost: %s\r\n\r\n", file, ip)
+			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				return "", err
+			}
+			defer res.Body.Close()
+			b, err := io.ReadAll(res.Body)
+			if res.StatusCode != 200 {
+				return string(b), fmt.Errorf("HTTP %d", res.StatusCode)
+			}
+			return string(b), err
+		}()
+		ch <- result{body, err}
+	}()
+	r := <-ch
+	return r.body, r.err
+}
+
+func createVM(t *testing.T, ts *testServer, key string, body map[string]any) map[string]any {
+	t.Helper()
+	req := map[string]any{"region": "East Coast (NY2)", "machineType": "C2", "size": 50, "billingType": "hourly"}
+	for k, v := range body {
+		req[k] = v
+	}
+	var m map[string]any
+	if st := ts.do(t, key, "POST", "/machines/createSingleMachinePublic", req, &m); st != 200 {
+		t.Fatalf("create %v: HTTP %d %v", req, st, m)
+	}
+	return m
+}
+
+func createScript(t *testing.T, ts *testServer, key, name, text string) string {
+	t.Helper()
+	var sc map[string]any
+	if st := ts.do(t, key, "POST", "/scripts/createScript", map[string]any{"scriptName": name, "scriptText": text}, &sc); st != 200 {
+		t.Fatalf("createScript: %d %v", st, sc)
+	}
+	return sc["id"].(string)
+}
+
+// TestQEMUMachines runs real machines through the Paperspace API: templates without an image
+// are refused; a startup script runs in the guest and its output is read back over HTTP
+// through the machine's public IP (1:1 NAT from the outside namespace); machines on one
+// network reach each other and not a machine on another network; stop, start and restart are
+// real; destroy leaves no process, disk or tap behind.
+func TestQEMUMachines(t *testing.T) {
+	e := requireVMs(t)
+	data := vmData(t, e)
+	ts := startServerIn(t, data, qemuFlags(e)...)
+
+	// Templates without an image cannot be created, nor machines made from them.
+	var errBody map[string]map[string]any
+	if st := ts.do(t, ts.Key, "POST", "/hangar/v1/templates", map[string]any{"name": "empty", "os": "Ubuntu 22.04"}, &errBody); st != 400 ||
+		!strings.Contains(fmt.Sprint(errBody["error"]["message"]), "no image") || errBody["error"]["status"] != float64(400) {
+		t.Errorf("template without image: HTTP %d %v, want 400 naming the missing image", st, errBody)
+	}
+	var hosts []map[string]any
+	ts.admin(t, &hosts, "hosts", "list")
+	if len(hosts) != 1 || hosts[0]["name"] != "vmhost" || fmt.Sprint(hosts[0]["hypervisor"]) != "map[accelerator:tcg driver:qemu]" {
+		t.Errorf("hosts = %v, want only vmhost with qemu/tcg (KVM cannot boot stock kernels here)", hosts)
+	}
+
+	tmpl := kernelTemplate(t, ts, e)
+	team := ts.newTeam(t, "Acme")
+	admin := ts.newAccount(t, team, "ada@acme.test", true)
+	var netA, netB struct{ ID string }
+	ts.admin(t, &netA, "networks", "create", "--team", team, "--name", "a", "--region", "East Coast (NY2)", "--cidr", "10.70.1.0/24")
+	ts.admin(t, &netB, "networks", "create", "--team", team, "--name", "b", "--region", "East Coast (NY2)", "--cidr", "10.70.2.0/24")
+
+	var bad map[string]map[string]any
+	if st := ts.do(t, admin.Key, "POST", "/machines/createSingleMachinePublic", map[string]any{"region": "East Coast (NY2)",
+		"machineType": "C2", "size": 50, "billingType": "hourly", "templateId": "t04azgph", "machineName": "x"}, &bad); st != 400 ||
+		!strings.Contains(fmt.Sprint(bad["error"]["message"]), "no image") {
+		t.Errorf("create from an imageless template: HTTP %d %v, want 400", st, bad)
+	}
+
+	// m1 on network A and m3 on network B come up first; m2 (A, public IP) then pings both.
+	m1 := createVM(t, ts, admin.Key, map[string]any{"templateId": tmpl, "networkId": netA.ID, "machineName": "m1"})
+	m3 := createVM(t, ts, admin.Key, map[string]any{"templateId": tmpl, "networkId": netB.ID, "machineName": "m3"})
+	ip1, ip3 := m1["privateIpAddress"].(string), m3["privateIpAddress"].(string)
+	t0 := time.Now()
+	script := createScript(t, ts, admin.Key, "probe", fmt.Sprintf("#!/bin/sh\necho \"hello from $(hostname)\" > hello\n"+
+		"if ping -c 1 -W 5 %s >/dev/null; then echo reachable; else echo unreachable; fi > same-net\n"+
+		"if ping -c 1 -W 2 %s >/dev/null; then echo reachable; else echo unreachable; fi > other-net\n"+
+		"n=$(cat boots 2>/dev/null || echo 0); echo $((n+1)) > boots\n", ip1, ip3))
+	waitVM(t, ts, admin.Key, m1["id"].(string), "ready", 3*time.Minute)
+	waitVM(t, ts, admin.Key, m3["id"].(string), "ready", 3*time.Minute)
+	t.Logf("m1 and m3 ready in %v", time.Since(t0).Round(10*time.Millisecond))
+	created := time.Now()
+	m2 := createVM(t, ts, admin.Key, map[string]any{"templateId": tmpl, "networkId": netA.ID, "machineName": "m2",
+		"assignPublicIp": true, "scriptId": script})
+	id2 := m2["id"].(string)
+	pub := m2["publicIpAddress"].(string)
+	seen := map[string]bool{}
+	deadline := time.Now().Add(3 * time.Minute)
+	for !seen["ready"] && time.Now().Before(deadline) {
+		var m map[string]any
+		ts.do(t, admin.Key, "GET", "/machines/getMachinePublic?machineId="+id2, nil, &m)
+		if st := fmt.Sprint(m["state"]); !seen[st] {
+			seen[st] = true
+			t.Logf("m2 %s after %v", st, time.Since(created).Round(10*time.Millisecond))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, s := range []string{"starting", "serviceready", "ready"} {
+		if !seen[s] {
+			t.Errorf("machine never seen %s (seen %v)", s, seen)
+		}
+	}
+	var m map[string]any
+	ts.do(t, admin.Key, "GET", "/machines/getMachinePublic?machineId="+id2, nil, &m)
+	if m["dtLastRun"] == nil || m["storageTotal"] != "53687091200" || m["cpus"] != float64(1) || m["ram"] != "167772160" ||
+		m["os"] != "Hangar test (busybox)" {
+		t.Errorf("ready machine: dtLastRun %v storageTotal %v cpus %v ram %v os %v", m["dtLastRun"], m["storageTotal"], m["cpus"], m["ram"], m["os"])
+	}
+	if got := fetch(t, e, pub, "hello"); got != "hello from m2\n" {
+		t.Errorf("hello = %q", got)
+	}
+	if got := fetch(t, e, pub, "same-net"); got != "reachable\n" {
+		t.Errorf("m2 -> m1 on the same network: %q", got)
+	}
+	if got := fetch(t, e, pub, "other-net"); got != "unreachable\n" {
+		t.Errorf("m2 -> m3 on another network: %q", got)
+	}
+	if out, err := httpGetIn(e.outside, ip1, "hello"); err == nil {
+		t.Errorf("machine without public IP reachable from outside: %s", out)
+	}
+
+	// stop, start and restart really power the guest: the script counts its boots on disk.
+	power := func(action, state string) {
+		if st := ts.do(t, admin.Key, "POST", "/machines/"+id2+"/"+action, nil, nil); st != 204 {
+			t.Fatalf("%s: HTTP %d", action, st)
+		}
+		start := time.Now()
+		waitVM(t, ts, admin.Key, id2, state, 3*time.Minute)
+		t.Logf("%s -> %s in %v", action, state, time.Since(start).Round(10*time.Millisecond))
+	}
+	pids := qemuPids(data)
+	power("stop", "off")
+	if len(qemuPids(data)) != len(pids)-1 {
+		t.Errorf("after stop: QEMU processes %v, before %v", qemuPids(data), pids)
+	}
+	power("start", "ready")
+	if got := fetch(t, e, pub, "boots"); got != "2\n" {
+		t.Errorf("boots after stop/start = %q", got)
+	}
+	before := qemuPids(data)
+	power("restart", "ready")
+	if got := fetch(t, e, pub, "boots"); got != "3\n" {
+		t.Errorf("boots after restart = %q", got)
+	}
+	if after := qemuPids(data); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("restart changed the QEMU processes %v -> %v; want a guest reboot", before, after)
+	}
+
+	// Destroy leaves nothing behind.
+	for _, id := range []string{m1["id"].(string), id2, m3["id"].(string)} {
+		if st := ts.do(t, admin.Key, "POST", "/machines/"+id+"/destroyMachine", nil, nil); st != 204 {
+			t.Fatalf("destroy %s: HTTP %d", id, st)
+		}
+	}
+	f, err := vnet.Open(context.Background(), vnet.Config{DataDir: data, Outside: e.outside})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(time.Minute)
+	for {
+		taps, _ := f.Taps(context.Background())
+		vms, _ := os.ReadDir(filepath.Join(data, "vms"))
+		maps, _ := f.Mappings(context.Background())
+		if len(qemuPids(data)) == 0 && len(taps) == 0 && len(vms) == 0 && len(maps) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after destroy: qemu %v, taps %v, vm dirs %d, public mappings %v", qemuPids(data), taps, len(vms), maps)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitVM waits for a real machine to reach state; on failure it shows the machine with its
+// events, the server's log and the guest's serial console.
+func waitVM(t *testing.T, ts *testServer, key, id, state string, within time.Duration) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var m map[string]any
+	for time.Now().Before(deadline) {
+		m = nil
+		if ts.do(t, key, "GET", "/machines/getMachinePublic?machineId="+id, nil, &m) == 200 && m["state"] == state {
+			return m
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	serial, _ := os.ReadFile(filepath.Join(ts.Data, "vms", id, "serial.log"))
+	qlog, _ := os.ReadFile(filepath.Join(ts.Data, "vms", id, "qemu.log"))
+	t.Fatalf("machine %s did not reach %s within %v: %v\nserver log:\n%s\nserial:\n%s\nqemu:\n%s", id, state, within, m, ts.out, serial, qlog)
+	return nil
+}
