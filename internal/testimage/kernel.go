@@ -21,39 +21,55 @@ type kernelPackage struct {
 	Release string // 6.1.0-56-amd64, the kernel's uname -r
 }
 
-// resolveKernel asks apt which ABI package linux-image-amd64 currently depends on and its
-// version; the ABI name changes with security updates.
+// resolveKernel asks apt which ABI package linux-image-amd64 currently depends on, and its
+// version; the ABI name changes with security updates. One apt-cache call: without a
+// pkgcache (Debian's container images disable it) each call parses all package lists.
 func resolveKernel(ctx context.Context) (kernelPackage, error) {
-	out, err := run(ctx, "", "apt-cache", "depends", "linux-image-amd64")
+	out, err := run(ctx, "", "apt-cache", "show", "--no-all-versions", "linux-image-amd64")
 	if err != nil {
 		return kernelPackage{}, fmt.Errorf("%w (are the apt lists there? run apt-get update)", err)
 	}
-	var k kernelPackage
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) == 2 && f[0] == "Depends:" && strings.HasPrefix(f[1], "linux-image-") {
-			k.Name = f[1]
-			break
-		}
+	k, ok := parseMetaDepends(out)
+	if !ok {
+		return k, fmt.Errorf("apt-cache show linux-image-amd64 names no linux-image-* dependency:\n%s", out)
 	}
-	if k.Name == "" {
-		return k, fmt.Errorf("apt-cache depends linux-image-amd64 names no linux-image-* package:\n%s", out)
+	if k.Version != "" {
+		return k, nil
 	}
-	k.Release = strings.TrimPrefix(k.Name, "linux-image-")
-	out, err = run(ctx, "", "apt-cache", "show", "--no-all-versions", k.Name)
-	if err != nil {
+	if out, err = run(ctx, "", "apt-cache", "show", "--no-all-versions", k.Name); err != nil {
 		return k, err
 	}
 	for _, line := range strings.Split(out, "\n") {
 		if v, ok := strings.CutPrefix(line, "Version: "); ok {
 			k.Version = strings.TrimSpace(v)
-			break
+			return k, nil
 		}
 	}
-	if k.Version == "" {
-		return k, fmt.Errorf("apt-cache show %s gives no version", k.Name)
+	return k, fmt.Errorf("apt-cache show %s gives no version", k.Name)
+}
+
+// parseMetaDepends reads the kernel package from the metapackage's record, whose Depends
+// line looks like "Depends: linux-image-6.1.0-56-amd64 (= 6.1.192-2)"; Version is empty
+// when the dependency is not pinned.
+func parseMetaDepends(record string) (kernelPackage, bool) {
+	for _, line := range strings.Split(record, "\n") {
+		deps, ok := strings.CutPrefix(line, "Depends: ")
+		if !ok {
+			continue
+		}
+		for _, dep := range strings.Split(deps, ",") {
+			f := strings.Fields(dep)
+			if len(f) == 0 || !strings.HasPrefix(f[0], "linux-image-") {
+				continue
+			}
+			k := kernelPackage{Name: f[0], Release: strings.TrimPrefix(f[0], "linux-image-")}
+			if len(f) == 3 && f[1] == "(=" {
+				k.Version = strings.TrimSuffix(f[2], ")")
+			}
+			return k, true
+		}
 	}
-	return k, nil
+	return kernelPackage{}, false
 }
 
 // fetchKernel downloads the package into dir and unpacks it into dir/root.
