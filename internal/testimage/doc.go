@@ -21,7 +21,7 @@
 // findfs LABEL=cidata and mounted at /seed; /init sources /seed/hangar.env. The first other
 // virtio-blk disk (vda when the driver attaches the machine's disk first) is the machine's
 // disk: /init makes an ext2 filesystem on it when it has no ext2/3/4 superblock (busybox
-// mke2fs, one inode per MiB so that large disks format quickly) and mounts it at /data.
+// mke2fs, one 128-byte inode per MiB so that large disks format quickly) and mounts it at /data.
 //
 // Serial markers, each on its own line on ttyS0 (the console):
 //

@@ -36,7 +36,7 @@ done
 if [ -n "$disk" ]; then
   magic=$(dd if="$disk" bs=2 skip=540 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n')
   if [ "$magic" != 53ef ]; then
-    mke2fs -F -q -b 4096 -i 1048576 -m 0 -L hangar-data "$disk" >/dev/null || say "mke2fs $disk failed"
+    mke2fs -F -q -b 4096 -i 1048576 -I 128 -m 0 -L hangar-data "$disk" >/dev/null || say "mke2fs $disk failed"
   fi
   mount -t ext4 "$disk" /data || say "mount $disk failed"
 else
