@@ -18,7 +18,7 @@ func TestBootArgs(t *testing.T) {
 		{
 			boot: testimage.Boot{Image: img, Machine: "microvm", Disk: "/m/disk.qcow2", Seed: "/m/seed.iso", Netdev: "tap,ifname=tap0,script=no,downscript=no", MAC: "52:54:00:00:00:01", QMP: "/m/qmp.sock"},
 			want: []string{"-accel tcg", "-M microvm", "-m 256", "-smp 1", "-kernel /k/vmlinux", "-initrd /k/initrd.img",
-				"-drive if=none,id=disk0,file=/m/disk.qcow2,format=qcow2 -device virtio-blk-device,drive=disk0 -drive if=none,id=seed0,file=/m/seed.iso,format=raw,readonly=on -device virtio-blk-device,drive=seed0",
+				"-drive if=none,id=disk0,file=/m/disk.qcow2,format=qcow2,cache=writeback,discard=unmap -device virtio-blk-device,drive=disk0 -drive if=none,id=seed0,file=/m/seed.iso,format=raw,readonly=on -device virtio-blk-device,drive=seed0",
 				"-netdev tap,ifname=tap0,script=no,downscript=no,id=net0 -device virtio-net-device,netdev=net0,mac=52:54:00:00:00:01",
 				"-qmp unix:/m/qmp.sock,server=on,wait=off"},
 			not:        []string{"-no-reboot", "-cpu"},

@@ -68,7 +68,7 @@ func (b Boot) Args() []string {
 		args = append(args, "-cpu", "host")
 	}
 	if b.Disk != "" {
-		args = append(args, "-drive", "if=none,id=disk0,file="+b.Disk+",format=qcow2",
+		args = append(args, "-drive", "if=none,id=disk0,file="+b.Disk+",format=qcow2,cache=writeback,discard=unmap",
 			"-device", "virtio-blk-"+bus+",drive=disk0")
 	}
 	if b.Seed != "" {
