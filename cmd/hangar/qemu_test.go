@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"hangar/internal/testimage"
 	"hangar/internal/vnet"
 )
 
@@ -49,21 +50,10 @@ func requireVMs(t *testing.T) vmEnv {
 	if os.Geteuid() != 0 {
 		missing("not root (network namespaces need it)")
 	}
-	for _, p := range []string{"qemu-system-x86_64", "qemu-img", "genisoimage", "ip", "nft"} {
-		if _, err := exec.LookPath(p); err != nil {
-			missing(p + " is not installed")
-		}
-	}
+	testimage.RequireTools(t, "ip", "nft")
 	var e vmEnv
-	e.kernel, e.initrd = os.Getenv("HANGAR_TEST_KERNEL"), os.Getenv("HANGAR_TEST_INITRD")
-	if e.kernel == "" {
-		cache, _ := os.UserCacheDir()
-		ks, _ := filepath.Glob(filepath.Join(cache, "hangar", "test-image", "*", "vmlinux"))
-		if len(ks) == 0 {
-			missing("the test image is not built")
-		}
-		e.kernel, e.initrd = ks[len(ks)-1], filepath.Join(filepath.Dir(ks[len(ks)-1]), "initrd.img")
-	}
+	img := testimage.Ensure(t)
+	e.kernel, e.initrd = img.Kernel, img.Initrd
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	e.outside = "hqout-" + hex.EncodeToString(b[:])

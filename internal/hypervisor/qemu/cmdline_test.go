@@ -102,33 +102,6 @@ func TestKernelAppend(t *testing.T) {
 	}
 }
 
-func TestSeedFiles(t *testing.T) {
-	s := Seed{MachineID: "ps123", Hostname: "web-1", IP: "10.64.0.5/24", Gateway: "10.64.0.1",
-		Script: "#!/bin/sh\necho hi > /data/hi\n", RunOnce: true, User: "it's@example.com"}
-	f := s.Files()
-	if f["meta-data"] != "instance-id: ps123\nlocal-hostname: web-1\n" {
-		t.Errorf("meta-data = %q", f["meta-data"])
-	}
-	if f["user-data"] != s.Script {
-		t.Errorf("user-data = %q", f["user-data"])
-	}
-	if !strings.Contains(f["network-config"], "address: 10.64.0.5/24") || !strings.Contains(f["network-config"], "gateway: 10.64.0.1") {
-		t.Errorf("network-config = %q", f["network-config"])
-	}
-	wantEnv := "HANGAR_MACHINE_ID='ps123'\nHANGAR_HOSTNAME='web-1'\nHANGAR_IP='10.64.0.5/24'\nHANGAR_GATEWAY='10.64.0.1'\n" +
-		"HANGAR_SCRIPT_RUN_ONCE='1'\nHANGAR_USER='it'\\''s@example.com'\n"
-	if f["hangar.env"] != wantEnv {
-		t.Errorf("hangar.env = %q, want %q", f["hangar.env"], wantEnv)
-	}
-	none := Seed{MachineID: "ps1", Hostname: "ps1"}.Files()
-	if _, ok := none["user-data"]; ok {
-		t.Error("user-data without a script")
-	}
-	if _, ok := none["network-config"]; ok {
-		t.Error("network-config without an address")
-	}
-}
-
 func TestHostname(t *testing.T) {
 	for in, want := range map[string]string{"My Machine!": "my-machine", "---": "ps9", "a_b.c": "a-b-c",
 		strings.Repeat("x", 70): strings.Repeat("x", 63)} {

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"hangar/internal/cidata"
 	"hangar/internal/core"
 	"hangar/internal/hypervisor"
 	"hangar/internal/hypervisor/qemu/qmp"
@@ -38,9 +40,9 @@ import (
 type Config struct {
 	// Dir holds one directory per machine (usually <data>/vms).
 	Dir string
-	// QEMU, QemuImg and Genisoimage are the programs (default: found on PATH).
-	QEMU, QemuImg, Genisoimage string
-	Accel                      Accel
+	// QEMU and QemuImg are the programs (default: found on PATH); genisoimage must be on PATH.
+	QEMU, QemuImg string
+	Accel         Accel
 	// MaxCPUs and MaxRAMMB cap what a machine type asks for (0: no cap), for small hosts.
 	MaxCPUs, MaxRAMMB int
 	// DefaultCPUs and DefaultRAMMB are used for machine types whose specs are unknown
@@ -106,7 +108,8 @@ func New(cfg Config) (*Driver, error) {
 	if n := len(vmDir(filepath.Join(cfg.Dir, "ps0000000000")).qmp()); n > 104 {
 		return nil, fmt.Errorf("qemu: machine directory %s is too long for QMP sockets (%d bytes); use a shorter --data", cfg.Dir, n)
 	}
-	for p, def := range map[*string]string{&cfg.QEMU: "qemu-system-x86_64", &cfg.QemuImg: "qemu-img", &cfg.Genisoimage: "genisoimage"} {
+	genisoimage := "genisoimage"
+	for p, def := range map[*string]string{&cfg.QEMU: "qemu-system-x86_64", &cfg.QemuImg: "qemu-img", &genisoimage: "genisoimage"} {
 		if *p == "" {
 			*p = def
 		}
@@ -312,19 +315,19 @@ func (d *Driver) facts(ctx context.Context, vd vmDir, m core.Machine, t core.Tem
 // writeSeed writes the machine's seed as it must be for this boot.
 func (d *Driver) writeSeed(ctx context.Context, vd vmDir, req hypervisor.Request) error {
 	m := req.Machine
-	s := Seed{MachineID: m.ID, Hostname: Hostname(m.Name, m.ID), User: m.UserID}
+	s := cidata.Seed{MachineID: m.ID, Hostname: Hostname(m.Name, m.ID), User: m.UserID}
 	if req.Script != nil {
 		s.Script, s.RunOnce = req.Script.Text, req.Script.RunOnce
 	}
-	if ip := vd.readMark("net"); ip != "" {
-		var p Plug
-		if json.Unmarshal([]byte(ip), &p) == nil {
-			s.IP, s.Gateway = p.IP, p.Gateway
-		}
+	var p Plug
+	if mark := vd.readMark("net"); mark != "" && json.Unmarshal([]byte(mark), &p) == nil {
+		s.IP, _ = netip.ParsePrefix(p.IP)
+		s.Gateway, _ = netip.ParseAddr(p.Gateway)
+		s.MAC = p.MAC
 	} else if m.PrivateIP != nil && req.Network != nil {
 		s.IP = withPrefix(*m.PrivateIP, req.Network.CIDR)
 	}
-	return writeSeed(d.cfg.Genisoimage, vd.seed(), s)
+	return writeSeed(ctx, vd.seed(), s)
 }
 
 // boot launches the VM unless it runs, resets it once for a restart, and completes when the

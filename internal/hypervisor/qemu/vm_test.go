@@ -3,7 +3,6 @@ package qemu
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,33 +10,15 @@ import (
 
 	"hangar/internal/core"
 	"hangar/internal/hypervisor"
+	"hangar/internal/testimage"
 )
 
-// testImage returns the test template's kernel and initrd (scripts/build-test-image), or
-// skips the test when QEMU or the image is missing, unless HANGAR_REQUIRE_TOOLS=1.
+// testImage returns the test template's kernel and initrd, building it on first use; it
+// skips without QEMU and the build tools unless HANGAR_REQUIRE_TOOLS=1.
 func testImage(t *testing.T) (kernel, initrd string) {
 	t.Helper()
-	missing := func(what string) {
-		if os.Getenv("HANGAR_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("%s is missing (HANGAR_REQUIRE_TOOLS=1): run scripts/install-test-deps and scripts/build-test-image", what)
-		}
-		t.Skipf("skipping real-VM test: %s is missing (run scripts/install-test-deps and scripts/build-test-image)", what)
-	}
-	for _, p := range []string{"qemu-system-x86_64", "qemu-img", "genisoimage"} {
-		if _, err := exec.LookPath(p); err != nil {
-			missing(p)
-		}
-	}
-	kernel, initrd = os.Getenv("HANGAR_TEST_KERNEL"), os.Getenv("HANGAR_TEST_INITRD")
-	if kernel == "" {
-		cache, _ := os.UserCacheDir()
-		ks, _ := filepath.Glob(filepath.Join(cache, "hangar", "test-image", "*", "vmlinux"))
-		if len(ks) == 0 {
-			missing("the test image")
-		}
-		kernel, initrd = ks[len(ks)-1], filepath.Join(filepath.Dir(ks[len(ks)-1]), "initrd.img")
-	}
-	return kernel, initrd
+	img := testimage.Ensure(t)
+	return img.Kernel, img.Initrd
 }
 
 // shortDir is a temporary directory with a short path (QMP socket paths are limited).
