@@ -365,3 +365,68 @@ func waitVM(t *testing.T, ts *testServer, key, id, state string, within time.Dur
 	t.Fatalf("machine %s did not reach %s within %v: %v\nserver log:\n%s\nserial:\n%s\nqemu:\n%s", id, state, within, m, ts.out, serial, qlog)
 	return nil
 }
+
+// TestQEMUReattachAfterKill9 kills hangar serve with SIGKILL while one VM is ready and another
+// is booting: both VMs keep running, and the next hangar serve finds them through their
+// pidfiles and QMP sockets, finishes the interrupted start without a second QEMU, stops one
+// over QMP and destroys both.
+func TestQEMUReattachAfterKill9(t *testing.T) {
+	e := requireVMs(t)
+	data := vmData(t, e)
+	p := startProc(t, data, qemuFlags(e)...)
+	ts := p.ts(readKey(t, data))
+	var tmpl map[string]any
+	if st := ts.do(t, ts.Key, "POST", "/hangar/v1/templates", map[string]any{"name": "test", "os": "Hangar test (busybox)",
+		"kernel": e.kernel, "initrd": e.initrd}, &tmpl); st != 200 {
+		t.Fatalf("template: %d %v", st, tmpl)
+	}
+	key := newTeamAdmin(t, ts)
+	a := createVM(t, ts, key, map[string]any{"templateId": tmpl["id"], "machineName": "a"})["id"].(string)
+	waitVM(t, ts, key, a, "ready", 3*time.Minute)
+	b := createVM(t, ts, key, map[string]any{"templateId": tmpl["id"], "machineName": "b"})["id"].(string)
+	waitVM(t, ts, key, b, "starting", time.Minute)
+	for len(qemuPids(data)) < 2 { // b's QEMU is being launched
+		time.Sleep(20 * time.Millisecond)
+	}
+	before := qemuPids(data)
+	p.kill9(t)
+
+	time.Sleep(500 * time.Millisecond)
+	if got := qemuPids(data); fmt.Sprint(got) != fmt.Sprint(before) {
+		t.Fatalf("QEMU processes after kill -9 of hangar: %v, before %v", got, before)
+	}
+	p = startProc(t, data, qemuFlags(e)...)
+	ts = p.ts(ts.Key)
+	waitVM(t, ts, key, b, "ready", 3*time.Minute)
+	if got := qemuPids(data); fmt.Sprint(got) != fmt.Sprint(before) {
+		t.Errorf("QEMU processes after the restart: %v, want the same %v (reattached, not relaunched)", got, before)
+	}
+	var m map[string]any
+	ts.do(t, key, "GET", "/machines/getMachinePublic?machineId="+a, nil, &m)
+	if m["state"] != "ready" {
+		t.Errorf("a after the restart: %v", m["state"])
+	}
+	if st := ts.do(t, key, "POST", "/machines/"+a+"/stop", nil, nil); st != 204 {
+		t.Fatalf("stop: %d", st)
+	}
+	waitVM(t, ts, key, a, "off", 2*time.Minute)
+	if got := qemuPids(data); len(got) != 1 {
+		t.Errorf("after stopping a: QEMU processes %v, want only b's", got)
+	}
+	for _, id := range []string{a, b} {
+		if st := ts.do(t, key, "POST", "/machines/"+id+"/destroyMachine", nil, nil); st != 204 {
+			t.Fatalf("destroy %s: %d", id, st)
+		}
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		vms, _ := os.ReadDir(filepath.Join(data, "vms"))
+		if len(qemuPids(data)) == 0 && len(vms) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after destroy: qemu %v, vm dirs %d", qemuPids(data), len(vms))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
