@@ -464,7 +464,8 @@ func (d *Driver) launch(ctx context.Context, vd vmDir, req hypervisor.Request) e
 	// QEMU rewrites the pidfile itself; wait for its QMP socket so that the next step can talk
 	// to it, and report an immediate failure (bad option, missing device) right here.
 	for time.Since(started) < 10*time.Second {
-		if vd.pid() == 0 {
+		// The child's own pid, not vd.pid(): until exec its command line is hangar's.
+		if !alive(cmd.Process.Pid) {
 			return d.failBoot(vd, "QEMU did not start")
 		}
 		if c, err := qmp.Dial(ctx, vd.qmp()); err == nil {
