@@ -34,7 +34,7 @@ type vmEnv struct {
 	outside        string // a network namespace standing for the outside world
 }
 
-func requireVMs(t *testing.T) vmEnv {
+func requireVMs(t testing.TB) vmEnv {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("boots real VMs; skipped with -short")
@@ -66,7 +66,7 @@ func requireVMs(t *testing.T) vmEnv {
 
 // vmData is a data directory with a short path (QMP socket paths are limited) whose network
 // fabric is destroyed when the test ends.
-func vmData(t *testing.T, e vmEnv) string {
+func vmData(t testing.TB, e vmEnv) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "hq")
 	if err != nil {
@@ -119,7 +119,7 @@ func qemuFlags(e vmEnv) []string {
 }
 
 // kernelTemplate creates the test template through hangar admin and returns its id.
-func kernelTemplate(t *testing.T, ts *testServer, e vmEnv) string {
+func kernelTemplate(t testing.TB, ts *testServer, e vmEnv) string {
 	t.Helper()
 	var tmpl struct{ ID string }
 	ts.admin(t, &tmpl, "templates", "create", "--name", "Hangar test", "--os", "Hangar test (busybox)",
@@ -185,7 +185,7 @@ func httpGetIn(ns, ip, file string) (string, error) {
 	return r.body, r.err
 }
 
-func createVM(t *testing.T, ts *testServer, key string, body map[string]any) map[string]any {
+func createVM(t testing.TB, ts *testServer, key string, body map[string]any) map[string]any {
 	t.Helper()
 	req := map[string]any{"region": "East Coast (NY2)", "machineType": "C2", "size": 50, "billingType": "hourly"}
 	for k, v := range body {
@@ -349,7 +349,7 @@ func TestQEMUMachines(t *testing.T) {
 
 // waitVM waits for a real machine to reach state; on failure it shows the machine with its
 // events, the server's log and the guest's serial console.
-func waitVM(t *testing.T, ts *testServer, key, id, state string, within time.Duration) map[string]any {
+func waitVM(t testing.TB, ts *testServer, key, id, state string, within time.Duration) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	var m map[string]any

@@ -159,16 +159,9 @@ func (d *Driver) Accel() Accel { return d.cfg.Accel }
 // GPUs returns the GPU inventory (model to PCI addresses).
 func (d *Driver) GPUs() map[string][]string { return d.cfg.GPUs }
 
-// Expect implements hypervisor.Driver: how soon the engine first looks at a machine.
-func (d *Driver) Expect(s core.State) time.Duration {
-	switch s {
-	case core.StateStarting, core.StateRestarting:
-		return time.Second
-	case core.StateServiceReady, core.StateStopping:
-		return 200 * time.Millisecond
-	}
-	return 0
-}
+// Expect implements hypervisor.Driver: how soon the engine first looks at a machine. Every
+// state starts real work at once (launch, reset, power-down) and is then polled.
+func (d *Driver) Expect(core.State) time.Duration { return 0 }
 
 // poll is how often a waiting state is looked at again.
 const poll = 100 * time.Millisecond
