@@ -2,7 +2,9 @@ package qemu
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -179,5 +181,51 @@ func TestVMLifecycle(t *testing.T) {
 	}
 	if _, err := os.Stat(vmdir); !os.IsNotExist(err) {
 		t.Errorf("machine directory left behind: %v", err)
+	}
+}
+
+// TestProvisionImageTemplate provisions a machine from an image template: its disk is a qcow2
+// overlay backed by the image, as large as the machine's size (or the image, if larger), and
+// the facts come from the overlay. Nothing is booted.
+func TestProvisionImageTemplate(t *testing.T) {
+	testimage.RequireTools(t, "qemu-img", "qemu-system-x86_64", "genisoimage")
+	dir := shortDir(t)
+	d, err := New(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		imageGB, sizeGB int
+		want            int64
+	}{{2, 50, 50 << 30}, {100, 50, 100 << 30}} {
+		image := filepath.Join(dir, fmt.Sprintf("base%d.qcow2", tc.imageGB))
+		if err := d.qemuImg(ctx, "create", "-q", "-f", "qcow2", image, fmt.Sprintf("%dG", tc.imageGB)); err != nil {
+			t.Fatal(err)
+		}
+		m := core.Machine{ID: fmt.Sprintf("psimg%d", tc.imageGB), Name: "img", MachineType: "C1", SizeGB: tc.sizeGB}
+		res := step(t, d, hypervisor.Request{Machine: m, Template: core.Template{ID: "ti", OS: "Ubuntu 22.04", Image: image}}, core.StateProvisioning)
+		if res.Facts.StorageTotal == nil || *res.Facts.StorageTotal != tc.want {
+			t.Errorf("image %dG, size %dG: storageTotal %v, want %d", tc.imageGB, tc.sizeGB, res.Facts.StorageTotal, tc.want)
+		}
+		if res.Facts.CPUs != 1 || *res.Facts.RAM != 512<<20 {
+			t.Errorf("C1: cpus %d ram %d, want the catalog's 1 and 512 MiB", res.Facts.CPUs, *res.Facts.RAM)
+		}
+		out, err := exec.Command("qemu-img", "info", "--output=json", filepath.Join(dir, m.ID, "disk.qcow2")).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(out), `"backing-filename": "`+image+`"`) {
+			t.Errorf("overlay is not backed by the image:\n%s", out)
+		}
+		if err := d.Destroy(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A template without an image or kernel fails provisioning permanently.
+	_, err = d.Advance(ctx, hypervisor.Request{Machine: core.Machine{ID: "psnone", State: core.StateProvisioning, SizeGB: 50},
+		Template: core.Template{ID: "tnone"}})
+	if !hypervisor.IsPermanent(err) || !strings.Contains(err.Error(), "no image") {
+		t.Errorf("imageless template: %v", err)
 	}
 }
