@@ -151,6 +151,9 @@ func TestMicrovmBootScriptRunOnceAndPowerdown(t *testing.T) {
 		t.Errorf("/data/count after reboot = %q, want one run", got)
 	}
 	powerdown(t, s, vm)
+	if !strings.Contains(vm.Log(), "hangar-init: power button: /data unmounted") {
+		t.Errorf("the power button did not unmount /data cleanly; console:\n%s", vm.Log())
+	}
 }
 
 // TestQ35ScriptEveryBoot boots on q35 (virtio PCI) without a network; a script that is not
