@@ -37,6 +37,9 @@ type Boot struct {
 	Netdev string
 	MAC    string // of the network device; empty lets QEMU choose
 	QMP    string // path of the QMP unix socket; empty for none
+	// Wrap is prepended to the QEMU command, e.g. ip netns exec NAME so that a tap device in
+	// that namespace can be opened (the qemu driver does the same); nil for none.
+	Wrap []string
 }
 
 // KernelCmdline is the kernel command line for machine: the serial console, quiet, reboot
@@ -119,9 +122,10 @@ type VM struct {
 	err     error
 }
 
-// Start execs QEMU with b.Args(); ctx kills it.
+// Start execs QEMU (behind b.Wrap) with b.Args(); ctx kills it.
 func Start(ctx context.Context, b Boot) (*VM, error) {
-	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", b.Args()...)
+	argv := append(append(append([]string(nil), b.Wrap...), "qemu-system-x86_64"), b.Args()...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

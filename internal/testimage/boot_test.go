@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -151,6 +152,9 @@ func TestMicrovmBootScriptRunOnceAndPowerdown(t *testing.T) {
 		t.Errorf("/data/count after reboot = %q, want one run", got)
 	}
 	powerdown(t, s, vm)
+	if !strings.Contains(vm.Log(), "hangar-init: power button: /data unmounted") {
+		t.Errorf("the power button did not unmount /data cleanly; console:\n%s", vm.Log())
+	}
 }
 
 // TestQ35ScriptEveryBoot boots on q35 (virtio PCI) without a network; a script that is not
@@ -174,6 +178,53 @@ func TestQ35ScriptEveryBoot(t *testing.T) {
 	}
 	if log := vm.Log(); strings.Contains(log, "mke2fs") || strings.Contains(log, "failed") {
 		t.Errorf("console reports a failure:\n%s", log)
+	}
+	powerdown(t, s, vm)
+}
+
+// TestTapNetwork boots on microvm with a tap device in a network namespace the test creates
+// (the qemu driver's way) and fetches what the startup script wrote from inside that
+// namespace at the address the seed assigned.
+func TestTapNetwork(t *testing.T) {
+	testimage.RequireTools(t, "ip", "busybox")
+	if os.Geteuid() != 0 {
+		if os.Getenv("HANGAR_REQUIRE_TOOLS") == "1" {
+			t.Fatal("network namespaces need root")
+		}
+		t.Skip("network namespaces need root")
+	}
+	s := newSetup(t, "microvm", cidata.Seed{
+		MachineID: "pstest03", Hostname: "box-three",
+		IP: netip.MustParsePrefix("10.99.0.2/24"), Gateway: netip.MustParseAddr("10.99.0.1"),
+		Script: "#!/bin/sh\nping -c 1 -W 5 \"$HANGAR_GATEWAY\" >/dev/null && echo gateway-ok > /data/ping\n",
+	})
+	ns := fmt.Sprintf("hangar-ti-%d", os.Getpid())
+	ip := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	ip("netns", "add", ns)
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "delete", ns).Run() })
+	ip("-n", ns, "link", "set", "lo", "up")
+	ip("-n", ns, "tuntap", "add", "dev", "tap0", "mode", "tap")
+	ip("-n", ns, "addr", "add", "10.99.0.1/24", "dev", "tap0")
+	ip("-n", ns, "link", "set", "tap0", "up")
+	s.boot.Netdev, s.boot.MAC = "tap,ifname=tap0,script=no,downscript=no", "52:54:00:99:00:02"
+	s.boot.Wrap = []string{"ip", "netns", "exec", ns}
+	vm := start(t, s.boot)
+
+	want := []string{testimage.MarkerKernelUp, testimage.MarkerScriptRan + " rc=0", testimage.MarkerReady}
+	if got := markers(t, vm); !slices.Equal(got, want) {
+		t.Fatalf("markers %q, want %q", got, want)
+	}
+	// busybox 1.35's wget crashes with -T, so the context bounds it.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ip", "netns", "exec", ns, "busybox", "wget", "-q", "-O", "-", "http://10.99.0.2/ping").CombinedOutput()
+	if err != nil || string(out) != "gateway-ok\n" {
+		t.Errorf("GET http://10.99.0.2/ping in %s = %q, %v; want the guest to have pinged its gateway", ns, out, err)
 	}
 	powerdown(t, s, vm)
 }

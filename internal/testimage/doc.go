@@ -47,6 +47,7 @@
 // Boot.Args is the QEMU command line: -M microvm (virtio-*-device, ACPI on) or q35
 // (virtio-*-pci), TCG by default, KernelCmdline ("console=ttyS0 quiet panic=-1", plus
 // tsc_early_khz=2000000 on microvm, without which TCG boots often hang), the machine's disk
-// first, then the seed, then the network device. Start runs it and scans the console; QMP runs
+// first, then the seed, then the network device (Boot.Wrap, e.g. ip netns exec NAME, runs QEMU
+// where its tap device lives). Start runs it and scans the console; QMP runs
 // one QMP command. BenchmarkPlainBoot measures exec → HANGAR-READY with this command line.
 package testimage

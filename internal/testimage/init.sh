@@ -81,9 +81,15 @@ httpd -p 80 -h /data
 mkdir -p /etc/acpi/PWRF
 cat > /etc/acpi/PWRF/00000080 <<'PWRF'
 #!/bin/sh
+exec >/dev/console 2>&1
 killall httpd
+for i in 1 2 3 4 5 6 7 8 9 10; do pidof httpd >/dev/null || break; usleep 100000; done
 sync
-umount /data || mount -o remount,ro /data
+if umount /data; then
+  echo "hangar-init: power button: /data unmounted"
+else
+  mount -o remount,ro /data && echo "hangar-init: power button: /data read-only"
+fi
 poweroff -f
 PWRF
 chmod 0755 /etc/acpi/PWRF/00000080
