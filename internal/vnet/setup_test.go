@@ -175,7 +175,8 @@ func (b *bundle) fakeVM(t *testing.T, vmID, netID, addr string) string {
 // own segment: the sender asks by ARP and nobody replies, the fabric is not involved.
 func mustNotAnswer(t *testing.T, ns, addr string) {
 	t.Helper()
-	if out, err := ping(ns, addr); err == nil {
+	out, err := exec.Command("ip", "netns", "exec", ns, "ping", "-n", "-c", "1", "-W", "1", addr).CombinedOutput()
+	if err == nil {
 		t.Fatalf("ping %s from %s succeeded, want no answer:\n%s", addr, ns, out)
 	}
 }
