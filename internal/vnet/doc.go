@@ -53,7 +53,8 @@
 //	tap, err := f.AddTap(ctx, machineID, netID)  // before starting QEMU (idempotent)
 //	cmd := f.Command("qemu-system-x86_64", …, "-netdev", "tap,id=n0,ifname="+tap+",script=no,downscript=no", …)
 //	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}  // QEMU outlives hangar serve
-//	f.MapPublic(ctx, vnet.Mapping{Public: pub, NetworkID: netID, Private: priv}) // machine with a public IP (idempotent)
+//	f.MapPublicOn(ctx, vnet.Mapping{Public: pub, NetworkID: netID, Private: priv}) // machine with a public IP (idempotent)
+//	                                         // (MapPublic(ctx, pub, priv) guesses the network; ambiguous where networks overlap)
 //	f.UnmapPublic(ctx, publicIP)            // when the IP is released or the machine destroyed
 //	f.RemoveTap(ctx, machineID)             // after QEMU exited, on destroy
 //	f.RemoveNetwork(ctx, netID)             // when the network is deleted (no ports or public IPs left)

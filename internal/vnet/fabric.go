@@ -82,7 +82,11 @@ func Open(ctx context.Context, cfg Config) (*Fabric, error) {
 	if err := f.ensureNamespace(ctx); err != nil {
 		return nil, err
 	}
-	if err := nft(ctx, ns, ruleset()); err != nil {
+	exists, current, err := tableState(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	if err := nft(ctx, ns, ruleset(exists && !current)); err != nil {
 		return nil, err
 	}
 	if f.outside != "" {

@@ -1,6 +1,8 @@
 package vnet
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -8,12 +10,17 @@ import (
 // table is the nftables table (family ip) the fabric owns inside its namespace.
 const table = "hangar"
 
+// layoutSet names an empty set that marks the table's layout. A table without it was made
+// by an incompatible earlier version; Open replaces it (its public IP mappings are lost).
+const layoutSet = "layout_2"
+
 // Every network has a number, its bridge's ifindex, used as packet mark (which picks the
 // network's routing table, see network.go) and as conntrack zone (so that equal addresses
 // in overlapping networks never share a connection entry).
 //
-// ruleset returns the nft script that creates the fabric's table when missing and resets
-// its chains. Sets and maps keep their elements, so it is safe to apply on every Open.
+// ruleset returns the nft script that creates the fabric's table when missing (replacing
+// an existing one of another layout if replace) and resets its chains. Sets and maps keep
+// their elements, so it is safe to apply on every Open.
 //
 //   - ifnet: bridge name → network number, for packets entering from a bridge.
 //   - netzone: network number → conntrack zone.
@@ -29,11 +36,15 @@ const table = "hangar"
 // uplink, or leaves a mapped machine towards the uplink. So there is no routing between
 // bridges at all; frames within one bridge never reach it (bridge netfilter is off in the
 // namespace).
-func ruleset() string {
+func ruleset(replace bool) string {
 	up := fmt.Sprintf("%q", uplinkName)
 	var b strings.Builder
 	w := func(s string, args ...any) { fmt.Fprintf(&b, s+"\n", args...) }
+	if replace {
+		w("delete table ip %s", table)
+	}
 	w("add table ip %s", table)
+	w("add set ip %s %s { typeof meta mark; }", table, layoutSet)
 	w("add map ip %s ifnet { typeof iifname : meta mark; }", table)
 	w("add map ip %s netzone { typeof meta mark : ct zone; }", table)
 	w("add map ip %s pub2net { typeof ip daddr : meta mark; }", table)
@@ -79,4 +90,31 @@ func ruleset() string {
 // elements returns an nft command adding (op "add") or deleting (op "delete") elems in set.
 func elements(op, set string, elems ...string) string {
 	return fmt.Sprintf("%s element ip %s %s { %s }\n", op, table, set, strings.Join(elems, ", "))
+}
+
+// tableState reports whether the fabric's table exists in ns and whether it has the
+// current layout.
+func tableState(ctx context.Context, ns string) (exists, current bool, err error) {
+	out, err := run(ctx, "", "ip", "netns", "exec", ns, "nft", "-j", "list", "tables", "ip")
+	if err != nil {
+		return false, false, err
+	}
+	var doc struct {
+		Nftables []struct {
+			Table *struct{ Name string } `json:"table"`
+		} `json:"nftables"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		return false, false, fmt.Errorf("vnet: parse nft tables: %w", err)
+	}
+	for _, o := range doc.Nftables {
+		if o.Table != nil && o.Table.Name == table {
+			exists = true
+		}
+	}
+	if !exists {
+		return false, false, nil
+	}
+	_, err = run(ctx, "", "ip", "netns", "exec", ns, "nft", "list", "set", "ip", table, layoutSet)
+	return true, err == nil, nil
 }

@@ -19,13 +19,38 @@ type Mapping struct {
 	Private   netip.Addr
 }
 
-// MapPublic makes the machine at m.Private on network m.NetworkID reachable from the
+// MapPublic makes the machine at private reachable from the outside namespace at public,
+// like MapPublicOn, on the one network whose CIDR contains private. Where networks overlap
+// that is ambiguous (Conflict): use MapPublicOn. No network containing private is Invalid.
+func (f *Fabric) MapPublic(ctx context.Context, public, private netip.Addr) error {
+	f.mu.Lock()
+	nets, err := f.networks(ctx)
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, n := range nets {
+		if n.CIDR.Contains(private) {
+			ids = append(ids, n.ID)
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return core.Errorf(core.Invalid, "vnet: %s is in none of the fabric's networks", private)
+	case 1:
+		return f.MapPublicOn(ctx, Mapping{Public: public, NetworkID: ids[0], Private: private})
+	}
+	return core.Errorf(core.Conflict, "vnet: %s is in several networks (%s); say which", private, strings.Join(ids, ", "))
+}
+
+// MapPublicOn makes the machine at m.Private on network m.NetworkID reachable from the
 // outside namespace at m.Public (DNAT inbound, SNAT for connections the machine opens) and
 // routes m.Public through the uplink in the outside namespace. Idempotent for the same
 // mapping; m.Public or the machine already in another mapping is a Conflict; an unknown
 // network is NotFound; a private address outside the network is Invalid; a fabric without
 // an outside namespace answers Unavailable.
-func (f *Fabric) MapPublic(ctx context.Context, m Mapping) error {
+func (f *Fabric) MapPublicOn(ctx context.Context, m Mapping) error {
 	if f.outside == "" {
 		return core.Errorf(core.Unavailable, "vnet: no outside namespace configured for public IPs")
 	}

@@ -71,11 +71,15 @@ func TestPublicIP(t *testing.T) {
 	b.mustNetwork(t, "net-p", "10.78.0.0/24")
 	p := b.fakeVM(t, "p", "net-p", "10.78.0.2")
 	q := b.fakeVM(t, "q", "net-p", "10.78.0.3")
-	if err := b.f.MapPublic(b.ctx, mapping("198.51.100.10", "net-p", "10.78.0.2")); err != nil {
+	// MapPublic finds the network itself; MapPublicOn names it.
+	if err := b.f.MapPublic(b.ctx, mustAddr("198.51.100.10"), mustAddr("10.78.0.2")); err != nil {
 		t.Fatalf("MapPublic: %v", err)
 	}
-	if err := b.f.MapPublic(b.ctx, mapping("198.51.100.10", "net-p", "10.78.0.2")); err != nil {
-		t.Fatalf("MapPublic again: %v", err)
+	if err := b.f.MapPublicOn(b.ctx, mapping("198.51.100.10", "net-p", "10.78.0.2")); err != nil {
+		t.Fatalf("MapPublicOn the same: %v", err)
+	}
+	if err := b.f.MapPublic(b.ctx, mustAddr("198.51.100.11"), mustAddr("10.99.0.2")); core.ErrorCode(err) != core.Invalid {
+		t.Errorf("MapPublic of an address in no network = %v, want Invalid", err)
 	}
 	for _, c := range []struct {
 		m    Mapping
@@ -86,8 +90,8 @@ func TestPublicIP(t *testing.T) {
 		{mapping("198.51.100.11", "net-p", "10.99.0.2"), core.Invalid},
 		{mapping("198.51.100.11", "net-x", "10.78.0.2"), core.NotFound},
 	} {
-		if err := b.f.MapPublic(b.ctx, c.m); core.ErrorCode(err) != c.code {
-			t.Errorf("MapPublic(%+v) = %v, want %s", c.m, err, c.code)
+		if err := b.f.MapPublicOn(b.ctx, c.m); core.ErrorCode(err) != c.code {
+			t.Errorf("MapPublicOn(%+v) = %v, want %s", c.m, err, c.code)
 		}
 	}
 
@@ -150,7 +154,7 @@ func TestPublicIP(t *testing.T) {
 		t.Errorf("Mappings after unmap = %v, %v", ms, err)
 	}
 	// The address is free again for another machine.
-	if err := b.f.MapPublic(b.ctx, mapping("198.51.100.10", "net-p", "10.78.0.3")); err != nil {
+	if err := b.f.MapPublicOn(b.ctx, mapping("198.51.100.10", "net-p", "10.78.0.3")); err != nil {
 		t.Fatalf("MapPublic to q: %v", err)
 	}
 	if got, err := dialFrom(b.ctx, b.outside, "198.51.100.10:7000"); err != nil || got != b.f.OutsideAddr().String() {
@@ -167,7 +171,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.f.MapPublic(b.ctx, mapping("198.51.100.20", "net-r", "10.79.0.2")); err != nil {
+	if err := b.f.MapPublicOn(b.ctx, mapping("198.51.100.20", "net-r", "10.79.0.2")); err != nil {
 		t.Fatal(err)
 	}
 	nets1, _ := b.f.Networks(b.ctx)
@@ -244,7 +248,7 @@ func TestNetworkErrors(t *testing.T) {
 	if err := b.f.RemoveTap(b.ctx, "vm"); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.f.MapPublic(b.ctx, mapping("198.51.100.40", "net-e", "10.80.0.9")); err != nil {
+	if err := b.f.MapPublicOn(b.ctx, mapping("198.51.100.40", "net-e", "10.80.0.9")); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.f.RemoveNetwork(b.ctx, "net-e"); core.ErrorCode(err) != core.Conflict {
@@ -323,7 +327,7 @@ func TestDestroyLeavesNothing(t *testing.T) {
 	if _, err := b.f.AddTap(b.ctx, "d2", "net-d"); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.f.MapPublic(b.ctx, mapping("198.51.100.30", "net-d", "10.83.0.2")); err != nil {
+	if err := b.f.MapPublicOn(b.ctx, mapping("198.51.100.30", "net-d", "10.83.0.2")); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.f.Destroy(b.ctx); err != nil {
@@ -408,10 +412,13 @@ func TestOverlappingNetworks(t *testing.T) {
 	}
 
 	// The same private address on two networks behind two public addresses.
-	if err := b.f.MapPublic(b.ctx, mapping("198.51.100.51", "team-1", "10.90.0.2")); err != nil {
+	if err := b.f.MapPublic(b.ctx, mustAddr("198.51.100.51"), mustAddr("10.90.0.2")); core.ErrorCode(err) != core.Conflict {
+		t.Errorf("MapPublic of an address of three networks = %v, want Conflict", err)
+	}
+	if err := b.f.MapPublicOn(b.ctx, mapping("198.51.100.51", "team-1", "10.90.0.2")); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.f.MapPublic(b.ctx, mapping("198.51.100.52", "team-2", "10.90.0.2")); err != nil {
+	if err := b.f.MapPublicOn(b.ctx, mapping("198.51.100.52", "team-2", "10.90.0.2")); err != nil {
 		t.Fatal(err)
 	}
 	listenIn(t, b.outside, b.f.OutsideAddr().String()+":7001")
@@ -450,4 +457,24 @@ func TestOverlappingNetworks(t *testing.T) {
 	if err != nil || len(ms) != 1 || ms[0] != mapping("198.51.100.52", "team-2", "10.90.0.2") {
 		t.Errorf("Mappings = %v, %v", ms, err)
 	}
+}
+
+// A namespace left by an earlier layout of the table (here: a table without the layout
+// marker and a map of another type) is taken over on Open.
+func TestOpenReplacesOldLayout(t *testing.T) {
+	b := setup(t)
+	old := "delete table ip hangar\nadd table ip hangar\nadd map ip hangar priv2pub { type ipv4_addr : ipv4_addr; }\n"
+	if err := nft(b.ctx, b.f.Namespace(), old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(b.ctx, b.cfg); err != nil {
+		t.Fatalf("Open over an old layout: %v", err)
+	}
+	b.mustNetwork(t, "net-l", "10.86.0.0/24")
+	vm := b.fakeVM(t, "l1", "net-l", "10.86.0.2")
+	mustPing(t, vm, "10.86.0.1")
+	if err := b.f.MapPublicOn(b.ctx, mapping("198.51.100.60", "net-l", "10.86.0.2")); err != nil {
+		t.Fatal(err)
+	}
+	mustPing(t, b.outside, "198.51.100.60")
 }
