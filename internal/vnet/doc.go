@@ -21,14 +21,22 @@
 //
 // # Isolation
 //
-// The namespace routes (ip_forward=1) but its nftables forward chain drops (rejects, with
-// "administratively prohibited") every packet except: replies of allowed connections,
-// packets from the uplink that were DNATed to a mapped machine, and packets from a mapped
-// machine to the uplink (SNATed to its public address). So there is no path between two
-// bridges; frames inside one bridge never reach netfilter (bridge-nf-call-iptables=0 in
-// the namespace). The input chain lets a machine reach only its own gateway address. Private
-// networks may not overlap (EnsureNetwork answers Conflict), since they share one routing
-// table. Machines without a public IP have no way in or out. IPv6 is not forwarded.
+// Every network has a number (its bridge's ifindex) that serves as packet mark, conntrack
+// zone and routing table (1000+n). Packets entering from a bridge are marked with its
+// network, packets entering from the uplink with the network of the public address they are
+// for; an ip rule sends marked packets to their network's table, which holds only that
+// network's prefix route. The main table has no route to any bridge, only the uplink and
+// the default route through it. So networks may overlap (two teams may both use
+// 10.0.0.0/24), and equal addresses on two networks are two machines.
+//
+// The namespace routes (ip_forward=1) but its nftables forward chain rejects ("administratively
+// prohibited") every packet except: replies of allowed connections, packets from the uplink
+// that were DNATed to a mapped machine, and packets from a mapped machine to the uplink
+// (SNATed to its public address). The uplink checks come first, so UnmapPublic cuts open
+// connections as well. There is no path between two bridges; frames inside one bridge never
+// reach netfilter (bridge-nf-call-iptables=0 in the namespace). The input chain lets a
+// machine reach only its own gateway address, and bridges answer ARP for their own address
+// only. Machines without a public IP have no way in or out. IPv6 is not forwarded.
 //
 // # State and restarts
 //
@@ -45,10 +53,19 @@
 //	tap, err := f.AddTap(ctx, machineID, netID)  // before starting QEMU (idempotent)
 //	cmd := f.Command("qemu-system-x86_64", …, "-netdev", "tap,id=n0,ifname="+tap+",script=no,downscript=no", …)
 //	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}  // QEMU outlives hangar serve
-//	f.MapPublic(ctx, publicIP, privateIP)   // when the machine has a public IP (idempotent)
+//	f.MapPublicOn(ctx, vnet.Mapping{Public: pub, NetworkID: netID, Private: priv}) // machine with a public IP (idempotent)
+//	                                         // (MapPublic(ctx, pub, priv) guesses the network; ambiguous where networks overlap)
 //	f.UnmapPublic(ctx, publicIP)            // when the IP is released or the machine destroyed
 //	f.RemoveTap(ctx, machineID)             // after QEMU exited, on destroy
-//	f.RemoveNetwork(ctx, netID)             // when the network is deleted and has no ports
+//	f.RemoveNetwork(ctx, netID)             // when the network is deleted (no ports or public IPs left)
+//
+// Machines created without a network use the region's default range (serve's
+// --private-range); give them one fabric network for it, e.g.
+// EnsureNetwork(ctx, "default", range); all of them then share one segment. A process the
+// driver runs inside the namespace (a phone-home listener, say) is reachable by a machine at
+// its own network's gateway address only (the input chain allows nothing else); where
+// networks overlap, two bridges share that address, so bind such a listener to the bridge
+// (SO_BINDTODEVICE, Network.Bridge) to know which network a connection came from.
 //
 // Command runs the process through `ip netns exec`, which execs it in place: the PID is
 // QEMU's own, so -pidfile and reattaching after a restart work as usual. Exec runs a

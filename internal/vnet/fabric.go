@@ -82,7 +82,11 @@ func Open(ctx context.Context, cfg Config) (*Fabric, error) {
 	if err := f.ensureNamespace(ctx); err != nil {
 		return nil, err
 	}
-	if err := nft(ctx, ns, ruleset()); err != nil {
+	exists, current, err := tableState(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	if err := nft(ctx, ns, ruleset(exists && !current)); err != nil {
 		return nil, err
 	}
 	if f.outside != "" {
@@ -130,6 +134,13 @@ func (f *Fabric) ensureNamespace(ctx context.Context) error {
 		{"net/ipv4/conf/default/send_redirects", "0"},
 		{"net/ipv4/conf/all/arp_ignore", "1"},
 		{"net/ipv4/conf/all/arp_announce", "2"},
+		// Replies the fabric sends (echo replies, ICMP errors, a listener's segments) keep
+		// the mark of what they answer, so they route back into the right network.
+		{"net/ipv4/fwmark_reflect", "1"},
+		// Every rejected packet gets its "filtered" answer at once instead of silence once a
+		// peer's few ICMP tokens are used up (the global icmp_msgs_per_sec limit still holds).
+		{"net/ipv4/icmp_ratelimit", "0"},
+		{"net/ipv4/tcp_fwmark_accept", "1"},
 	} {
 		if err := sysctl(ctx, f.ns, kv[0], kv[1]); err != nil {
 			return err

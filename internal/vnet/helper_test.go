@@ -18,7 +18,8 @@ import (
 // HANGAR_VNET_HELPER:
 //
 //	listen ADDR   accept TCP connections on ADDR, answer each with the peer's address
-//	dial ADDR     connect to ADDR and print the line the server sends
+//	hold ADDR     the same, but never close the connections (until the helper ends)
+//	dial ADDR [PORT]  connect to ADDR (from local PORT) and print the line the server sends
 //	echo ADDR     accept TCP connections on ADDR and echo every line
 //	converse ADDR connect to ADDR, then send each stdin line and print the answer (or
 //	              "error …" when none comes)
@@ -35,9 +36,11 @@ func TestHelperProcess(t *testing.T) {
 	var err error
 	switch args[0] {
 	case "listen":
-		err = helperListen(args[1])
+		err = helperListen(args[1], false)
+	case "hold":
+		err = helperListen(args[1], true)
 	case "dial":
-		err = helperDial(args[1])
+		err = helperDial(args[1], args[2:]...)
 	case "echo":
 		err = helperEcho(args[1])
 	case "converse":
@@ -54,7 +57,7 @@ func TestHelperProcess(t *testing.T) {
 	os.Exit(0)
 }
 
-func helperListen(addr string) error {
+func helperListen(addr string, hold bool) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -70,7 +73,9 @@ func helperListen(addr string) error {
 			return nil
 		}
 		fmt.Fprintln(c, c.RemoteAddr().(*net.TCPAddr).IP)
-		c.Close()
+		if !hold {
+			c.Close()
+		}
 	}
 }
 
@@ -120,8 +125,16 @@ func helperConverse(addr string) error {
 	return nil
 }
 
-func helperDial(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, 3*time.Second)
+func helperDial(addr string, localPort ...string) error {
+	d := net.Dialer{Timeout: 3 * time.Second}
+	if len(localPort) > 0 {
+		la, err := net.ResolveTCPAddr("tcp", ":"+localPort[0])
+		if err != nil {
+			return err
+		}
+		d.LocalAddr = la
+	}
+	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		return err
 	}

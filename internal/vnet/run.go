@@ -47,6 +47,7 @@ func sysctl(ctx context.Context, ns, key, value string) error {
 
 // link is the part of `ip -j -d link` output the fabric reads.
 type link struct {
+	Index    int      `json:"ifindex"`
 	Name     string   `json:"ifname"`
 	Alias    string   `json:"ifalias"`
 	Master   string   `json:"master"`

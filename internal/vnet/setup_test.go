@@ -171,6 +171,16 @@ func (b *bundle) fakeVM(t *testing.T, vmID, netID, addr string) string {
 }
 
 // ping sends one echo request from namespace ns to addr and returns ping's output.
+// mustNotAnswer checks that nothing answers at addr from ns, for addresses on the sender's
+// own segment: the sender asks by ARP and nobody replies, the fabric is not involved.
+func mustNotAnswer(t *testing.T, ns, addr string) {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", ns, "ping", "-n", "-c", "1", "-W", "1", addr).CombinedOutput()
+	if err == nil {
+		t.Fatalf("ping %s from %s succeeded, want no answer:\n%s", addr, ns, out)
+	}
+}
+
 func ping(ns string, addr string) (string, error) {
 	out, err := exec.Command("ip", "netns", "exec", ns, "ping", "-n", "-c", "1", "-W", "2", addr).CombinedOutput()
 	return string(out), err

@@ -71,22 +71,27 @@ func TestPublicIP(t *testing.T) {
 	b.mustNetwork(t, "net-p", "10.78.0.0/24")
 	p := b.fakeVM(t, "p", "net-p", "10.78.0.2")
 	q := b.fakeVM(t, "q", "net-p", "10.78.0.3")
+	// MapPublic finds the network itself; MapPublicOn names it.
 	if err := b.f.MapPublic(b.ctx, mustAddr("198.51.100.10"), mustAddr("10.78.0.2")); err != nil {
 		t.Fatalf("MapPublic: %v", err)
 	}
-	if err := b.f.MapPublic(b.ctx, mustAddr("198.51.100.10"), mustAddr("10.78.0.2")); err != nil {
-		t.Fatalf("MapPublic again: %v", err)
+	if err := b.f.MapPublicOn(b.ctx, mapping("198.51.100.10", "net-p", "10.78.0.2")); err != nil {
+		t.Fatalf("MapPublicOn the same: %v", err)
+	}
+	if err := b.f.MapPublic(b.ctx, mustAddr("198.51.100.11"), mustAddr("10.99.0.2")); core.ErrorCode(err) != core.Invalid {
+		t.Errorf("MapPublic of an address in no network = %v, want Invalid", err)
 	}
 	for _, c := range []struct {
-		pub, priv string
-		code      core.Code
+		m    Mapping
+		code core.Code
 	}{
-		{"198.51.100.10", "10.78.0.3", core.Conflict},
-		{"198.51.100.11", "10.78.0.2", core.Conflict},
-		{"198.51.100.11", "10.99.0.2", core.Invalid},
+		{mapping("198.51.100.10", "net-p", "10.78.0.3"), core.Conflict},
+		{mapping("198.51.100.11", "net-p", "10.78.0.2"), core.Conflict},
+		{mapping("198.51.100.11", "net-p", "10.99.0.2"), core.Invalid},
+		{mapping("198.51.100.11", "net-x", "10.78.0.2"), core.NotFound},
 	} {
-		if err := b.f.MapPublic(b.ctx, mustAddr(c.pub), mustAddr(c.priv)); core.ErrorCode(err) != c.code {
-			t.Errorf("MapPublic(%s, %s) = %v, want %s", c.pub, c.priv, err, c.code)
+		if err := b.f.MapPublicOn(b.ctx, c.m); core.ErrorCode(err) != c.code {
+			t.Errorf("MapPublicOn(%+v) = %v, want %s", c.m, err, c.code)
 		}
 	}
 
@@ -121,7 +126,7 @@ func TestPublicIP(t *testing.T) {
 	}
 
 	ms, err := b.f.Mappings(b.ctx)
-	if err != nil || len(ms) != 1 || ms[0] != (Mapping{mustAddr("198.51.100.10"), mustAddr("10.78.0.2")}) {
+	if err != nil || len(ms) != 1 || ms[0] != mapping("198.51.100.10", "net-p", "10.78.0.2") {
 		t.Fatalf("Mappings = %v, %v", ms, err)
 	}
 	// A connection open across UnmapPublic is cut too.
@@ -149,7 +154,7 @@ func TestPublicIP(t *testing.T) {
 		t.Errorf("Mappings after unmap = %v, %v", ms, err)
 	}
 	// The address is free again for another machine.
-	if err := b.f.MapPublic(b.ctx, mustAddr("198.51.100.10"), mustAddr("10.78.0.3")); err != nil {
+	if err := b.f.MapPublicOn(b.ctx, mapping("198.51.100.10", "net-p", "10.78.0.3")); err != nil {
 		t.Fatalf("MapPublic to q: %v", err)
 	}
 	if got, err := dialFrom(b.ctx, b.outside, "198.51.100.10:7000"); err != nil || got != b.f.OutsideAddr().String() {
@@ -166,7 +171,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.f.MapPublic(b.ctx, mustAddr("198.51.100.20"), mustAddr("10.79.0.2")); err != nil {
+	if err := b.f.MapPublicOn(b.ctx, mapping("198.51.100.20", "net-r", "10.79.0.2")); err != nil {
 		t.Fatal(err)
 	}
 	nets1, _ := b.f.Networks(b.ctx)
@@ -225,7 +230,6 @@ func TestNetworkErrors(t *testing.T) {
 		{"x", "fd00::/64", core.Invalid},
 		{"x", "nonsense", core.Invalid},
 		{"net-e", "10.81.0.0/24", core.Conflict},     // same id, other cidr
-		{"net-o", "10.80.0.128/25", core.Conflict},   // overlaps net-e
 		{"net-u", "169.254.254.0/24", core.Conflict}, // overlaps the uplink
 	} {
 		if _, err := b.f.EnsureNetwork(b.ctx, c.id, c.cidr); core.ErrorCode(err) != c.code {
@@ -244,6 +248,15 @@ func TestNetworkErrors(t *testing.T) {
 	if err := b.f.RemoveTap(b.ctx, "vm"); err != nil {
 		t.Fatal(err)
 	}
+	if err := b.f.MapPublicOn(b.ctx, mapping("198.51.100.40", "net-e", "10.80.0.9")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.f.RemoveNetwork(b.ctx, "net-e"); core.ErrorCode(err) != core.Conflict {
+		t.Errorf("RemoveNetwork with a public IP = %v, want Conflict", err)
+	}
+	if err := b.f.UnmapPublic(b.ctx, mustAddr("198.51.100.40")); err != nil {
+		t.Fatal(err)
+	}
 	if err := b.f.RemoveTap(b.ctx, "vm"); err != nil {
 		t.Errorf("RemoveTap twice: %v", err)
 	}
@@ -256,8 +269,8 @@ func TestNetworkErrors(t *testing.T) {
 	if nets, err := b.f.Networks(b.ctx); err != nil || len(nets) != 0 {
 		t.Errorf("networks after remove = %v, %v", nets, err)
 	}
-	// The range is free again.
-	b.mustNetwork(t, "net-o", "10.80.0.128/25")
+	// The name is free again.
+	b.mustNetwork(t, "net-e", "10.81.0.0/24")
 }
 
 func TestTapOpenedThroughCommand(t *testing.T) {
@@ -314,7 +327,7 @@ func TestDestroyLeavesNothing(t *testing.T) {
 	if _, err := b.f.AddTap(b.ctx, "d2", "net-d"); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.f.MapPublic(b.ctx, mustAddr("198.51.100.30"), mustAddr("10.83.0.2")); err != nil {
+	if err := b.f.MapPublicOn(b.ctx, mapping("198.51.100.30", "net-d", "10.83.0.2")); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.f.Destroy(b.ctx); err != nil {
@@ -366,4 +379,102 @@ func TestConcurrentPorts(t *testing.T) {
 			t.Errorf("tap %d = %+v", i, p)
 		}
 	}
+}
+
+func mapping(pub, network, priv string) Mapping {
+	return Mapping{Public: mustAddr(pub), NetworkID: network, Private: mustAddr(priv)}
+}
+
+// Two teams may pick the same range: equal addresses on two networks are two machines.
+func TestOverlappingNetworks(t *testing.T) {
+	b := setup(t)
+	b.mustNetwork(t, "team-1", "10.90.0.0/24")
+	b.mustNetwork(t, "team-2", "10.90.0.0/24")
+	b.mustNetwork(t, "team-3", "10.90.0.0/16")
+	x1 := b.fakeVM(t, "x1", "team-1", "10.90.0.2")
+	y1 := b.fakeVM(t, "y1", "team-1", "10.90.0.3")
+	x2 := b.fakeVM(t, "x2", "team-2", "10.90.0.2")
+	z3 := b.fakeVM(t, "z3", "team-3", "10.90.0.4")
+
+	mustPing(t, x1, "10.90.0.3")
+	mustPing(t, x1, "10.90.0.1")
+	mustPing(t, x2, "10.90.0.1")
+	mustPing(t, z3, "10.90.0.1")
+	// y1's and x1's addresses exist on team-1 only; the others ask their own segment.
+	mustNotAnswer(t, x2, "10.90.0.3")
+	mustNotAnswer(t, z3, "10.90.0.2")
+	mustNotAnswer(t, z3, "10.90.0.3")
+	for _, ns := range []string{x1, y1, x2} {
+		listenIn(t, ns, "0.0.0.0:7000")
+	}
+	if got, err := dialFrom(b.ctx, y1, "10.90.0.2:7000"); err != nil || got != "10.90.0.3" {
+		t.Errorf("TCP y1 -> x1 = %q, %v", got, err)
+	}
+
+	// The same private address on two networks behind two public addresses.
+	if err := b.f.MapPublic(b.ctx, mustAddr("198.51.100.51"), mustAddr("10.90.0.2")); core.ErrorCode(err) != core.Conflict {
+		t.Errorf("MapPublic of an address of three networks = %v, want Conflict", err)
+	}
+	if err := b.f.MapPublicOn(b.ctx, mapping("198.51.100.51", "team-1", "10.90.0.2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.f.MapPublicOn(b.ctx, mapping("198.51.100.52", "team-2", "10.90.0.2")); err != nil {
+		t.Fatal(err)
+	}
+	listenIn(t, b.outside, b.f.OutsideAddr().String()+":7001")
+	for _, c := range []struct{ ns, pub string }{{x1, "198.51.100.51"}, {x2, "198.51.100.52"}} {
+		if got, err := dialFrom(b.ctx, c.ns, b.f.OutsideAddr().String()+":7001"); err != nil || got != c.pub {
+			t.Errorf("TCP out from %s: outside saw %q, %v; want %s", c.ns, got, err, c.pub)
+		}
+	}
+	// Both connect from the same port to the same server, and the server keeps x1's
+	// connection open: two connections identical but for the network, which conntrack must
+	// keep apart (conntrack zones).
+	startHelper(t, b.outside, "hold "+b.f.OutsideAddr().String()+":7003")
+	for _, c := range []struct{ ns, pub string }{{x1, "198.51.100.51"}, {x2, "198.51.100.52"}} {
+		if got, err := dialFrom(b.ctx, c.ns, b.f.OutsideAddr().String()+":7003 40000"); err != nil || got != c.pub {
+			t.Errorf("TCP out from %s port 40000: outside saw %q, %v; want %s", c.ns, got, err, c.pub)
+		}
+	}
+	if _, err := dialFrom(b.ctx, y1, b.f.OutsideAddr().String()+":7001"); err == nil {
+		t.Error("unmapped y1 reached the outside")
+	}
+	for _, pub := range []string{"198.51.100.51", "198.51.100.52"} {
+		if got, err := dialFrom(b.ctx, b.outside, pub+":7000"); err != nil || got != b.f.OutsideAddr().String() {
+			t.Errorf("TCP in to %s: %q, %v", pub, got, err)
+		}
+	}
+	if err := b.f.UnmapPublic(b.ctx, mustAddr("198.51.100.51")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dialFrom(b.ctx, x1, b.f.OutsideAddr().String()+":7001"); err == nil {
+		t.Error("x1 reached the outside after its mapping went")
+	}
+	if got, err := dialFrom(b.ctx, x2, b.f.OutsideAddr().String()+":7001"); err != nil || got != "198.51.100.52" {
+		t.Errorf("x2 after x1's unmap: outside saw %q, %v", got, err)
+	}
+	ms, err := b.f.Mappings(b.ctx)
+	if err != nil || len(ms) != 1 || ms[0] != mapping("198.51.100.52", "team-2", "10.90.0.2") {
+		t.Errorf("Mappings = %v, %v", ms, err)
+	}
+}
+
+// A namespace left by an earlier layout of the table (here: a table without the layout
+// marker and a map of another type) is taken over on Open.
+func TestOpenReplacesOldLayout(t *testing.T) {
+	b := setup(t)
+	old := "delete table ip hangar\nadd table ip hangar\nadd map ip hangar priv2pub { type ipv4_addr : ipv4_addr; }\n"
+	if err := nft(b.ctx, b.f.Namespace(), old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(b.ctx, b.cfg); err != nil {
+		t.Fatalf("Open over an old layout: %v", err)
+	}
+	b.mustNetwork(t, "net-l", "10.86.0.0/24")
+	vm := b.fakeVM(t, "l1", "net-l", "10.86.0.2")
+	mustPing(t, vm, "10.86.0.1")
+	if err := b.f.MapPublicOn(b.ctx, mapping("198.51.100.60", "net-l", "10.86.0.2")); err != nil {
+		t.Fatal(err)
+	}
+	mustPing(t, b.outside, "198.51.100.60")
 }
