@@ -213,6 +213,7 @@ func createScript(t *testing.T, ts *testServer, key, name, text string) string {
 // network reach each other and not a machine on another network; stop, start and restart are
 // real; destroy leaves no process, disk or tap behind.
 func TestQEMUMachines(t *testing.T) {
+	t.Parallel() // at most -parallel (GOMAXPROCS) real-VM tests at once, after the serial tests
 	e := requireVMs(t)
 	data := vmData(t, e)
 	ts := startServerIn(t, data, qemuFlags(e)...)
@@ -371,6 +372,7 @@ func waitVM(t testing.TB, ts *testServer, key, id, state string, within time.Dur
 // pidfiles and QMP sockets, finishes the interrupted start without a second QEMU, stops one
 // over QMP and destroys both.
 func TestQEMUReattachAfterKill9(t *testing.T) {
+	t.Parallel() // at most -parallel (GOMAXPROCS) real-VM tests at once, after the serial tests
 	e := requireVMs(t)
 	data := vmData(t, e)
 	p := startProc(t, data, qemuFlags(e)...)
@@ -434,6 +436,7 @@ func TestQEMUReattachAfterKill9(t *testing.T) {
 // TestQEMUNodeCLI runs the official paperspace CLI scenario once against real VMs: create,
 // waitfor ready, stop, waitfor off, start, waitfor ready, destroy.
 func TestQEMUNodeCLI(t *testing.T) {
+	t.Parallel() // at most -parallel (GOMAXPROCS) real-VM tests at once, after the serial tests
 	e := requireVMs(t)
 	cli := findPaperspaceCLI(t)
 	data := vmData(t, e)
@@ -475,6 +478,7 @@ func TestQEMUNodeCLI(t *testing.T) {
 // refused while the first holds the GPU, and the first's start fails because QEMU cannot open
 // the device (GPU passthrough is untested without GPUs; this checks what can be checked).
 func TestQEMUGPUInventory(t *testing.T) {
+	t.Parallel() // at most -parallel (GOMAXPROCS) real-VM tests at once, after the serial tests
 	e := requireVMs(t)
 	data := vmData(t, e)
 	ts := startServerIn(t, data, append(qemuFlags(e), "--qemu-net", "none", "--qemu-gpu", "Quadro P4000=0000:65:00.0")...)

@@ -51,17 +51,17 @@ func (v VNet) Plug(ctx context.Context, m core.Machine, n *core.Network) (Plug, 
 		if err != nil {
 			return Plug{}, fmt.Errorf("machine %s: public IP %q: %w", m.ID, *m.PublicIP, err)
 		}
-		if err := v.Fabric.MapPublic(ctx, pub, priv); err != nil {
+		if err := v.Fabric.MapPublicOn(ctx, vnet.Mapping{Public: pub, NetworkID: id, Private: priv}); err != nil {
 			return Plug{}, err
 		}
 	}
-	return Plug{Tap: tap, MAC: MAC(m.ID), IP: netip.PrefixFrom(priv, net.CIDR.Bits()).String(),
+	return Plug{Tap: tap, MAC: MAC(m.ID), NetworkID: id, IP: netip.PrefixFrom(priv, net.CIDR.Bits()).String(),
 		Gateway: net.Gateway.String(), Wrap: []string{"ip", "netns", "exec", v.Fabric.Namespace()}}, nil
 }
 
 // Unplug implements Networker: it removes the machine's public IP mappings (found by the
-// private address it was plugged with, since a released IP is no longer on the machine)
-// and its tap.
+// network and private address it was plugged with, since a released IP is no longer on the
+// machine) and its tap.
 func (v VNet) Unplug(ctx context.Context, m core.Machine, p Plug) error {
 	if priv, err := netip.ParsePrefix(p.IP); err == nil && v.Fabric.OutsideLink() != "" {
 		maps, err := v.Fabric.Mappings(ctx)
@@ -69,7 +69,7 @@ func (v VNet) Unplug(ctx context.Context, m core.Machine, p Plug) error {
 			return err
 		}
 		for _, mp := range maps {
-			if mp.Private == priv.Addr() {
+			if mp.Private == priv.Addr() && (p.NetworkID == "" || mp.NetworkID == p.NetworkID) {
 				if err := v.Fabric.UnmapPublic(ctx, mp.Public); err != nil {
 					return err
 				}

@@ -74,6 +74,7 @@ type Networker interface {
 // Plug is a machine's NIC as a Networker prepared it.
 type Plug struct {
 	Tap, MAC    string
+	NetworkID   string // the network as the Networker names it
 	IP, Gateway string // guest address in CIDR form and its gateway
 	// Wrap is prepended to QEMU's command line (e.g. ip netns exec NAME); nil for none.
 	Wrap []string
