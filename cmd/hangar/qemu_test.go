@@ -249,7 +249,7 @@ func TestQEMUMachines(t *testing.T) {
 	m3 := createVM(t, ts, admin.Key, map[string]any{"templateId": tmpl, "networkId": netB.ID, "machineName": "m3"})
 	ip1, ip3 := m1["privateIpAddress"].(string), m3["privateIpAddress"].(string)
 	t0 := time.Now()
-	script := createScript(t, ts, admin.Key, "probe", fmt.Sprintf("#!/bin/sh\necho \"hello from $(hostname)\" > hello\n"+
+	script := createScript(t, ts, admin.Key, "probe", fmt.Sprintf("#!/bin/sh\necho \"hello from $(hostname)\" > hello\necho \"$HANGAR_USER\" > user\n"+
 		"if ping -c 1 -W 5 %s >/dev/null; then echo reachable; else echo unreachable; fi > same-net\n"+
 		"if ping -c 1 -W 2 %s >/dev/null; then echo reachable; else echo unreachable; fi > other-net\n"+
 		"n=$(cat boots 2>/dev/null || echo 0); echo $((n+1)) > boots\n", ip1, ip3))
@@ -285,6 +285,9 @@ func TestQEMUMachines(t *testing.T) {
 	}
 	if got := fetch(t, e, pub, "hello"); got != "hello from m2\n" {
 		t.Errorf("hello = %q", got)
+	}
+	if got := fetch(t, e, pub, "user"); got != "ada@acme.test\n" {
+		t.Errorf("the guest's assigned user = %q", got)
 	}
 	if got := fetch(t, e, pub, "same-net"); got != "reachable\n" {
 		t.Errorf("m2 -> m1 on the same network: %q", got)

@@ -254,6 +254,11 @@ func (e *Engine) request(tx store.Tx, m core.Machine) (hypervisor.Request, error
 	case !core.IsNotFound(err): // a deleted template: the machine keeps what it has
 		return req, err
 	}
+	if u, err := tx.GetUser(m.UserID); err == nil {
+		req.UserEmail = u.Email
+	} else if !core.IsNotFound(err) {
+		return req, err
+	}
 	if m.NetworkID != nil {
 		n, err := tx.GetNetwork(*m.NetworkID)
 		switch {

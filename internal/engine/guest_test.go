@@ -70,8 +70,9 @@ func TestGuestScriptsAndNetwork(t *testing.T) {
 		t.Fatalf("dtLastRun = %v, want the guest's report %v", first, b.clock.Now().Add(-time.Second))
 	}
 	for _, r := range g.requests(core.StateStarting) {
-		if r.Script == nil || r.Script.Text != sc.Text || r.Network == nil || r.Network.CIDR != "10.77.0.0/24" {
-			t.Fatalf("first boot request: script %v network %v", r.Script, r.Network)
+		if r.Script == nil || r.Script.Text != sc.Text || r.Network == nil || r.Network.CIDR != "10.77.0.0/24" ||
+			r.UserEmail != b.admin.User.Email {
+			t.Fatalf("first boot request: script %v network %v user %q", r.Script, r.Network, r.UserEmail)
 		}
 	}
 	b.power(t, m.ID, core.ActionRestart)

@@ -44,6 +44,9 @@ type Request struct {
 	Script *core.Script
 	// Network is the machine's private network; nil for the region's default network.
 	Network *core.Network
+	// UserEmail is the email of the user the machine is assigned to ("" if unknown); guests
+	// learn it from their seed.
+	UserEmail string
 }
 
 // Facts are what a driver learnt about a machine while completing a state; nil fields are

@@ -309,7 +309,7 @@ func (d *Driver) facts(ctx context.Context, vd vmDir, m core.Machine, t core.Tem
 // writeSeed writes the machine's seed as it must be for this boot.
 func (d *Driver) writeSeed(ctx context.Context, vd vmDir, req hypervisor.Request) error {
 	m := req.Machine
-	s := cidata.Seed{MachineID: m.ID, Hostname: Hostname(m.Name, m.ID), User: m.UserID}
+	s := cidata.Seed{MachineID: m.ID, Hostname: Hostname(m.Name, m.ID), User: req.UserEmail}
 	if req.Script != nil {
 		s.Script, s.RunOnce = req.Script.Text, req.Script.RunOnce
 	}
