@@ -239,6 +239,11 @@ func (d *Driver) provision(ctx context.Context, req hypervisor.Request) (hypervi
 	if err := d.writeSeed(ctx, vd, req); err != nil {
 		return hypervisor.Result{}, err
 	}
+	// What the machine boots, should its template be deleted later.
+	src, _ := json.Marshal(core.Template{Image: t.Image, Kernel: t.Kernel, Initrd: t.Initrd})
+	if err := vd.writeMark("template", string(src)); err != nil {
+		return hypervisor.Result{}, err
+	}
 	facts, err := d.facts(ctx, vd, m, t)
 	if err != nil {
 		return hypervisor.Result{}, err
@@ -397,11 +402,17 @@ func (d *Driver) markersSinceBoot(vd vmDir) ([]string, error) {
 // launch starts QEMU detached for machine m.
 func (d *Driver) launch(ctx context.Context, vd vmDir, req hypervisor.Request) error {
 	m := req.Machine
+	d.mu.Lock() // also keeps Destroy from removing the directory under a launch
+	defer d.mu.Unlock()
 	if _, err := os.Stat(vd.disk()); err != nil {
 		return hypervisor.Permanentf("the machine's disk is missing: %v", err)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	t := req.Template
+	if t.Image == "" && t.Kernel == "" { // the template was deleted: boot what it was
+		if mark := vd.readMark("template"); mark != "" {
+			_ = json.Unmarshal([]byte(mark), &t)
+		}
+	}
 	var plug Plug
 	if d.cfg.Net != nil {
 		p, err := d.cfg.Net.Plug(ctx, m, req.Network)
@@ -425,7 +436,6 @@ func (d *Driver) launch(ctx context.Context, vd vmDir, req hypervisor.Request) e
 	spec := Spec{Accel: d.cfg.Accel, CPUs: cpus, RAMMB: ramMB, Disk: vd.disk(), Seed: vd.seed(),
 		QMP: vd.qmp(), Serial: vd.serial(), Pidfile: vd.pidfile(), Tap: plug.Tap, MAC: plug.MAC, GPUs: gpus,
 		Name: "hangar-" + m.ID}
-	t := req.Template
 	if t.Image == "" {
 		spec.Kernel, spec.Initrd = t.Kernel, t.Initrd
 		spec.Microvm = len(gpus) == 0 && isELF(t.Kernel)
@@ -620,6 +630,8 @@ func (d *Driver) kill(ctx context.Context, vd vmDir) {
 // snapshots (inside the qcow2), logs and NIC.
 func (d *Driver) Destroy(ctx context.Context, m core.Machine) error {
 	vd := d.dir(m)
+	d.mu.Lock() // not while a launch of it is under way
+	defer d.mu.Unlock()
 	d.kill(ctx, vd)
 	if pid := vd.pid(); pid != 0 {
 		return fmt.Errorf("qemu: VM of %s (pid %d) does not die", m.ID, pid)
