@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"hangar/api"
 	"hangar/internal/core"
@@ -21,18 +22,19 @@ import (
 
 // QEMUFlags are the serve flags of the qemu driver.
 type QEMUFlags struct {
-	Accel        string   `default:"auto" enum:"auto,kvm,tcg" env:"HANGAR_QEMU_ACCEL" help:"Accelerator: auto uses KVM only after a short probe boot under KVM succeeds, else TCG; kvm fails to start without a working KVM; tcg never tries KVM."`
-	ProbeKernel  string   `type:"path" env:"HANGAR_QEMU_PROBE_KERNEL" help:"Kernel booted for at most 10s under KVM to decide whether KVM works (without it, auto means TCG)."`
-	ProbeInitrd  string   `type:"path" env:"HANGAR_QEMU_PROBE_INITRD" help:"Initrd of the probe boot."`
-	MaxCPUs      int      `name:"max-cpus" env:"HANGAR_QEMU_MAX_CPUS" help:"Cap on the vCPUs of one VM (0: as the machine type says), for small hosts."`
-	MaxRAMMB     int      `name:"max-ram-mb" env:"HANGAR_QEMU_MAX_RAM_MB" help:"Cap on the RAM of one VM in MiB (0: as the machine type says), for small hosts."`
-	GPU          []string `name:"gpu" sep:"none" placeholder:"MODEL=PCI" env:"HANGAR_QEMU_GPU" help:"A GPU of this host passed through with VFIO, e.g. --qemu-gpu 'Quadro P4000=0000:65:00.0'; repeat for each GPU. MODEL is the catalog's GPU name."`
-	Host         string   `env:"HANGAR_QEMU_HOST" help:"Name of this host in the host listing (default: the system host name)."`
-	Region       string   `default:"East Coast (NY2)" env:"HANGAR_QEMU_REGION" help:"Region of this host."`
-	Slots        int      `default:"8" env:"HANGAR_QEMU_SLOTS" help:"Slots of every CPU machine type when the host is first registered (change later with hangar admin hosts update)."`
-	Net          string   `default:"vnet" enum:"vnet,none" env:"HANGAR_QEMU_NET" help:"Machine networking: vnet (a Hangar-owned network namespace with a bridge per private network; needs root, ip and nft) or none (VMs without a NIC)."`
-	OutsideNetns string   `name:"outside-netns" env:"HANGAR_QEMU_OUTSIDE_NETNS" help:"Named network namespace (under /run/netns) from which public IPs are reachable through 1:1 NAT; without it public IPs are not routed."`
-	VMDir        string   `name:"vm-dir" env:"HANGAR_QEMU_VM_DIR" help:"Directory of the machines' disks, seeds, sockets and serial logs (default <data>/vms)."`
+	Accel        string        `default:"auto" enum:"auto,kvm,tcg" env:"HANGAR_QEMU_ACCEL" help:"Accelerator: auto uses KVM only after a short probe boot under KVM succeeds, else TCG; kvm fails to start without a working KVM; tcg never tries KVM."`
+	ProbeKernel  string        `type:"path" env:"HANGAR_QEMU_PROBE_KERNEL" help:"Kernel booted for at most 10s under KVM to decide whether KVM works (without it, auto means TCG)."`
+	ProbeInitrd  string        `type:"path" env:"HANGAR_QEMU_PROBE_INITRD" help:"Initrd of the probe boot."`
+	MaxCPUs      int           `name:"max-cpus" env:"HANGAR_QEMU_MAX_CPUS" help:"Cap on the vCPUs of one VM (0: as the machine type says), for small hosts."`
+	MaxRAMMB     int           `name:"max-ram-mb" env:"HANGAR_QEMU_MAX_RAM_MB" help:"Cap on the RAM of one VM in MiB (0: as the machine type says), for small hosts."`
+	GPU          []string      `name:"gpu" sep:"none" placeholder:"MODEL=PCI" env:"HANGAR_QEMU_GPU" help:"A GPU of this host passed through with VFIO, e.g. --qemu-gpu 'Quadro P4000=0000:65:00.0'; repeat for each GPU. MODEL is the catalog's GPU name."`
+	Host         string        `env:"HANGAR_QEMU_HOST" help:"Name of this host in the host listing (default: the system host name)."`
+	Region       string        `default:"East Coast (NY2)" env:"HANGAR_QEMU_REGION" help:"Region of this host."`
+	Slots        int           `default:"8" env:"HANGAR_QEMU_SLOTS" help:"Slots of every CPU machine type when the host is first registered (change later with hangar admin hosts update)."`
+	Net          string        `default:"vnet" enum:"vnet,none" env:"HANGAR_QEMU_NET" help:"Machine networking: vnet (a Hangar-owned network namespace with a bridge per private network; needs root, ip and nft) or none (VMs without a NIC)."`
+	OutsideNetns string        `name:"outside-netns" env:"HANGAR_QEMU_OUTSIDE_NETNS" help:"Named network namespace (under /run/netns) from which public IPs are reachable through 1:1 NAT; without it public IPs are not routed."`
+	Watch        time.Duration `name:"watch-interval" default:"5s" env:"HANGAR_QEMU_WATCH_INTERVAL" help:"How often running machines are checked for a VM that stopped on its own (recorded as off with a stop event in error)."`
+	VMDir        string        `name:"vm-dir" env:"HANGAR_QEMU_VM_DIR" help:"Directory of the machines' disks, seeds, sockets and serial logs (default <data>/vms)."`
 }
 
 // drivers is the hypervisor driver serve runs with; exactly one of sim and qemu is set.

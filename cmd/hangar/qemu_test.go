@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -115,7 +116,7 @@ func killVMs(dir string) {
 // qemuFlags are the serve flags of the real-VM tests: small guests, the outside namespace.
 func qemuFlags(e vmEnv) []string {
 	return []string{"--driver", "qemu", "--qemu-accel", "auto", "--qemu-max-cpus", "1", "--qemu-max-ram-mb", "160",
-		"--qemu-outside-netns", e.outside, "--qemu-host", "vmhost", "--qemu-slots", "12"}
+		"--qemu-outside-netns", e.outside, "--qemu-host", "vmhost", "--qemu-slots", "12", "--qemu-watch-interval", "500ms"}
 }
 
 // kernelTemplate creates the test template through hangar admin and returns its id.
@@ -326,6 +327,17 @@ func TestQEMUMachines(t *testing.T) {
 		t.Errorf("restart changed the QEMU processes %v -> %v; want a guest reboot", before, after)
 	}
 
+	// A VM that dies on its own is shown off, with a stop event in error.
+	id1 := m1["id"].(string)
+	pid1, _ := strconv.Atoi(strings.TrimSpace(readFileString(filepath.Join(data, "vms", id1, "qemu.pid"))))
+	if pid1 == 0 || syscall.Kill(pid1, syscall.SIGKILL) != nil {
+		t.Fatalf("cannot kill m1's QEMU (pid %d)", pid1)
+	}
+	lost := waitVM(t, ts, admin.Key, id1, "off", time.Minute)
+	if evs, _ := lost["events"].([]any); len(evs) == 0 || !strings.Contains(fmt.Sprint(evs[0]), "stopped unexpectedly") {
+		t.Errorf("events of the lost machine: %v", lost["events"])
+	}
+
 	// Destroy leaves nothing behind.
 	for _, id := range []string{m1["id"].(string), id2, m3["id"].(string)} {
 		if st := ts.do(t, admin.Key, "POST", "/machines/"+id+"/destroyMachine", nil, nil); st != 204 {
@@ -525,4 +537,9 @@ func TestQEMUGPUInventory(t *testing.T) {
 	if avail("P4000") != true {
 		t.Error("the failed start did not give the GPU back")
 	}
+}
+
+func readFileString(p string) string {
+	b, _ := os.ReadFile(p)
+	return string(b)
 }

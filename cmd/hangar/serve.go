@@ -126,7 +126,7 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 	svc := service.New(db, service.Config{Catalog: cat, Env: env, Logger: log, TokenTTL: c.TokenTTL,
 		DefaultShutdownHours: c.ShutdownHours, Generations: optionalGens(gens), TemplateCheck: drivers.templateCheck})
 	eng := engine.New(engine.Config{Store: db, Driver: drv, Env: env, Logger: log, Workers: c.Workers, ResetLeases: single,
-		GuestScripts: drivers.qemu != nil})
+		GuestScripts: drivers.qemu != nil, WatchInterval: c.QEMU.Watch})
 	svc.Wake, svc.Destroyed = eng.Wake, eng.Destroyed
 	if err := c.bootstrap(ctx, svc, stdout, drivers.sim != nil); err != nil {
 		db.Close()

@@ -43,6 +43,9 @@ type Config struct {
 	// GuestScripts is set when the driver runs startup scripts in real guests and reports
 	// each run (hypervisor.Facts.ScriptRan); dtLastRun is then only set from those reports.
 	GuestScripts bool
+	// WatchInterval is how often machines shown running are checked against a driver that
+	// implements hypervisor.Watcher (default 5 s).
+	WatchInterval time.Duration
 	// PollInterval bounds how long the loop sleeps without a wake-up (default 1 s).
 	PollInterval time.Duration
 }
@@ -69,6 +72,9 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
+	}
+	if cfg.WatchInterval <= 0 {
+		cfg.WatchInterval = 5 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -103,6 +109,9 @@ func (e *Engine) Run(ctx context.Context) error {
 				e.step(context.WithoutCancel(ctx), id)
 			}
 		})
+	}
+	if w, ok := e.drv.(hypervisor.Watcher); ok {
+		e.wg.Go(func() { e.watch(ctx, w) })
 	}
 	defer func() {
 		close(jobs)

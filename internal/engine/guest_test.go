@@ -101,3 +101,49 @@ func TestGuestScriptsAndNetwork(t *testing.T) {
 		t.Fatalf("dtLastRun = %v without a report from the guest", got)
 	}
 }
+
+// lossyDriver is the sim driver with VMs that can vanish, as real ones do.
+type lossyDriver struct {
+	*sim.Driver
+	mu   sync.Mutex
+	lost map[string]bool
+}
+
+func (l *lossyDriver) Lost(_ context.Context, m core.Machine) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lost[m.ID]
+}
+
+// TestReconcileRecordsLostVMsOff: a ready machine whose VM is gone becomes off with a stop
+// event in error and frees its slot and dynamic IP; others are left alone.
+func TestReconcileRecordsLostVMsOff(t *testing.T) {
+	b := setup(t)
+	l := &lossyDriver{Driver: b.drv, lost: map[string]bool{}}
+	b.eng = New(Config{Store: b.st, Driver: l, Env: b.eng.env})
+	t.Cleanup(b.eng.Wait)
+	gone := b.ready(t, func(c *service.CreateMachine) { c.DynamicPublicIP = true })
+	kept := b.ready(t, nil)
+	l.lost[gone.ID] = true
+	n, err := b.eng.Reconcile(context.Background())
+	if err != nil || n != 1 {
+		t.Fatalf("Reconcile = %d, %v; want 1", n, err)
+	}
+	d := b.wantState(t, gone.ID, core.StateOff)
+	if got := events(d); len(got) == 0 || got[0] != "stop:error" || d.Events[0].ErrorMsg != lostMessage {
+		t.Errorf("events = %v (%q), want a stop in error first", got, d.Events[0].ErrorMsg)
+	}
+	if d.Machine.PublicIP != nil || b.used(t, "P4000") != 1 {
+		t.Errorf("public IP %v, used %d: want the IP and the slot released", d.Machine.PublicIP, b.used(t, "P4000"))
+	}
+	b.wantState(t, kept.ID, core.StateReady)
+	if n, err := b.eng.Reconcile(context.Background()); err != nil || n != 0 {
+		t.Fatalf("second Reconcile = %d, %v; want 0", n, err)
+	}
+	// The machine starts again normally.
+	l.lost[gone.ID] = false
+	b.power(t, gone.ID, core.ActionStart)
+	b.advance(t, b.tim.Starting)
+	b.advance(t, b.tim.ServiceReady)
+	b.wantState(t, gone.ID, core.StateReady)
+}

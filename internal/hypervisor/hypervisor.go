@@ -100,3 +100,12 @@ type Snapshotter interface {
 	// DeleteSnapshot forgets snapshot id; deleting an unknown id is not an error.
 	DeleteSnapshot(ctx context.Context, m core.Machine, id string) error
 }
+
+// Watcher is implemented by drivers whose machines can stop on their own (a real VM that
+// crashes or powers itself off). The engine asks it about running machines from time to time
+// and records a machine whose VM is gone as off.
+type Watcher interface {
+	// Lost reports whether the VM of m, which Hangar shows running, is gone; the driver
+	// releases what the VM held (its NIC) before saying so.
+	Lost(ctx context.Context, m core.Machine) bool
+}

@@ -90,6 +90,7 @@ type Driver struct {
 var (
 	_ hypervisor.Driver      = (*Driver)(nil)
 	_ hypervisor.Snapshotter = (*Driver)(nil)
+	_ hypervisor.Watcher     = (*Driver)(nil)
 )
 
 // New returns a driver; it creates cfg.Dir.
@@ -641,6 +642,21 @@ func (d *Driver) Destroy(ctx context.Context, m core.Machine) error {
 	}
 	d.log.Info("qemu: destroyed", "machine", m.ID)
 	return os.RemoveAll(string(vd))
+}
+
+// Lost implements hypervisor.Watcher: the machine's QEMU does not run (it crashed, was
+// killed, or the guest powered itself off). Its NIC is removed first; start plugs it again.
+func (d *Driver) Lost(ctx context.Context, m core.Machine) bool {
+	vd := d.dir(m)
+	if vd.pid() != 0 {
+		return false
+	}
+	if err := d.unplug(ctx, vd, m); err != nil {
+		d.log.Warn("qemu: unplug of a lost VM", "machine", m.ID, "err", err)
+		return false
+	}
+	d.log.Warn("qemu: VM is gone", "machine", m.ID)
+	return true
 }
 
 // Running reports the pid of the machine's VM (0 when it does not run).
