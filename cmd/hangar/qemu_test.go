@@ -225,6 +225,12 @@ func TestQEMUMachines(t *testing.T) {
 		!strings.Contains(fmt.Sprint(errBody["error"]["message"]), "no image") || errBody["error"]["status"] != float64(400) {
 		t.Errorf("template without image: HTTP %d %v, want 400 naming the missing image", st, errBody)
 	}
+	var stdout, stderr syncBuffer
+	code := run(context.Background(), []string{"admin", "--url", ts.URL, "--api-key", ts.Key, "templates", "create",
+		"--name", "empty", "--os", "Ubuntu 22.04"}, &stdout, &stderr)
+	if code == 0 || !strings.Contains(stdout.String()+stderr.String(), "no image") {
+		t.Errorf("hangar admin templates create without an image: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
 	var hosts []map[string]any
 	ts.admin(t, &hosts, "hosts", "list")
 	if len(hosts) != 1 || hosts[0]["name"] != "vmhost" || fmt.Sprint(hosts[0]["hypervisor"]) != "map[accelerator:tcg driver:qemu]" {
