@@ -77,4 +77,3 @@ func (d *Driver) qmpArgs(ctx context.Context, vd vmDir, command string, args any
 	defer c.Close()
 	return c.Execute(ctx, command, args, nil)
 }
-
