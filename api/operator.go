@@ -126,6 +126,17 @@ type Host struct {
 	Capacity  map[string]int `json:"capacity"`
 	Used      map[string]int `json:"used"`
 	DtCreated string         `json:"dtCreated"`
+	// Hypervisor is set on the host this server runs real machines on (--driver qemu).
+	Hypervisor *HostHypervisor `json:"hypervisor,omitempty"`
+}
+
+// HostHypervisor describes how a host runs machines.
+type HostHypervisor struct {
+	Driver string `json:"driver"`
+	// Accelerator is "kvm" or "tcg" (software emulation, when KVM failed its probe boot).
+	Accelerator string `json:"accelerator"`
+	// GPUs is the host's GPU inventory: model to PCI addresses passed through with VFIO.
+	GPUs map[string][]string `json:"gpus,omitempty"`
 }
 
 // CreateHostRequest is the body of POST /hangar/v1/hosts. A nil Available means available.

@@ -35,13 +35,15 @@ import (
 type ServeCmd struct {
 	Listen   string `default:"127.0.0.1:3102" env:"HANGAR_LISTEN" help:"Address to serve the API on."`
 	Data     string `default:"./hangar-data" env:"HANGAR_DATA" help:"Data directory (SQLite database, operator.key)."`
-	Driver   string `default:"sim" enum:"sim" env:"HANGAR_DRIVER" help:"Hypervisor driver: sim (simulated hosts)."`
+	Driver   string `default:"sim" enum:"sim,qemu" env:"HANGAR_DRIVER" help:"Hypervisor driver: sim (simulated hosts) or qemu (real virtual machines on this host)."`
 	Database string `env:"HANGAR_DATABASE" help:"Database: a SQLite file path (default <data>/hangar.db), or a postgres:// URL to share one database between several replicas."`
 	Sync     string `default:"full" enum:"normal,full" env:"HANGAR_SQLITE_SYNC" help:"SQLite synchronous mode: full survives power loss, normal only process crashes."`
 
 	SimTimeScale       float64       `default:"1.0" env:"HANGAR_SIM_TIME_SCALE" help:"Multiply the simulated state durations (provisioning 40s, starting 25s, serviceready 6s, stopping 30s, restarting 40s)."`
 	SimServiceReadyMin time.Duration `name:"sim-serviceready-min" default:"6s" env:"HANGAR_SIM_SERVICEREADY_MIN" help:"Shortest serviceready dwell, so clients polling every 5s observe it."`
 	NoDefaultFleet     bool          `env:"HANGAR_NO_DEFAULT_FLEET" help:"Do not create the default simulated hosts on first start."`
+
+	QEMU QEMUFlags `embed:"" prefix:"qemu-"`
 
 	Catalog       string        `env:"HANGAR_CATALOG" type:"path" help:"JSON file with machine-type specs and rates to add to the built-in catalog."`
 	PublicIPPool  string        `name:"public-ip-pool" default:"198.18.0.0/15" env:"HANGAR_PUBLIC_IP_POOL" help:"Prefix public IP addresses are assigned from."`
@@ -140,30 +142,50 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 		gens = store.NewGenerations(raw)
 		db = gens
 	}
-	drv := sim.New(sim.DefaultTimings().Scaled(c.SimTimeScale, c.SimServiceReadyMin), cat)
+	drivers, err := c.drivers(ctx, cat, private, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	drv := drivers.drv
 	env := &lifecycle.Env{Clock: core.SystemClock{}, PublicPool: pool, DefaultNet: private, Expect: drv.Expect}
 	svc := service.New(db, service.Config{Catalog: cat, Env: env, Logger: log, TokenTTL: c.TokenTTL,
-		DefaultShutdownHours: c.ShutdownHours, Generations: optionalGens(gens), SharedStore: !single})
-	eng := engine.New(engine.Config{Store: db, Driver: drv, Env: env, Logger: log, Workers: c.Workers, ResetLeases: single})
+		DefaultShutdownHours: c.ShutdownHours, Generations: optionalGens(gens), SharedStore: !single,
+		TemplateCheck: drivers.templateCheck})
+	eng := engine.New(engine.Config{Store: db, Driver: drv, Env: env, Logger: log, Workers: c.Workers, ResetLeases: single,
+		WatchInterval: c.QEMU.Watch})
 	mailer, err := c.mailer(db, env.Clock, log)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	svc.Wake, svc.Destroyed = eng.Wake, eng.Destroyed
-	if err := c.bootstrap(ctx, svc, stdout); err != nil {
+	if err := c.bootstrap(ctx, svc, stdout, drivers.sim != nil); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if drivers.qemu != nil {
+		if err := c.QEMU.ensureHost(ctx, svc, cat, drivers.qemu, log); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Faults: simFaults{drv}, Driver: drv.Name(),
+	hcfg := httpapi.Config{Service: svc, Logger: log, Driver: drv.Name(),
 		MaxBody: c.MaxBody, MaxUpload: c.MaxUpload, MaxListLimit: c.MaxListLimit, Limits: httpapi.Limits{
 			KeyRate: c.KeyRate, KeyBurst: c.KeyBurst, AddressRate: c.AddressRate, AddressBurst: c.AddressBurst,
-			LoginPerEmail: c.LoginPerEmail, LoginPerAddress: c.LoginPerAddress}})
+			LoginPerEmail: c.LoginPerEmail, LoginPerAddress: c.LoginPerAddress}}
+	if drivers.sim != nil {
+		hcfg.Faults = simFaults{drivers.sim}
+	}
+	if drivers.qemu != nil {
+		hcfg.HostInfo = c.QEMU.hostInfo(drivers.qemu)
+	}
+	api := httpapi.New(hcfg)
 	hs := &http.Server{Handler: api, ReadHeaderTimeout: c.ReadHeaderTimeout, ReadTimeout: c.ReadTimeout,
 		WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -233,9 +255,9 @@ func (c *ServeCmd) openStore(ctx context.Context) (db store.Store, single bool, 
 }
 
 // bootstrap creates the operator on first start and writes its key to <data>/operator.key.
-func (c *ServeCmd) bootstrap(ctx context.Context, svc *service.Service, stdout io.Writer) error {
+func (c *ServeCmd) bootstrap(ctx context.Context, svc *service.Service, stdout io.Writer, simFleet bool) error {
 	keyPath := filepath.Join(c.Data, "operator.key")
-	secret, err := svc.Bootstrap(ctx, !c.NoDefaultFleet)
+	secret, err := svc.Bootstrap(ctx, simFleet && !c.NoDefaultFleet)
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}

@@ -156,6 +156,7 @@ const (
 	template = `{"id":"t1","name":"ubuntu","label":null,"os":"Ubuntu 22.04","osFamily":"linux","agentType":"LinuxHeadless","teamId":null,"region":null,"image":"/img/u.qcow2","kernel":"","initrd":"","dtCreated":"2026-11-27T10:00:00.000Z"}`
 	network  = `{"id":"n1","num":7,"name":"lan","teamId":"te1a2b3c4","region":"East Coast (NY2)","cidr":"10.64.21.0/24","network":"10.64.21.0","netmask":"255.255.255.0","vlanId":7,"dtCreated":"2026-11-27T10:00:00.000Z"}`
 	host     = `{"id":"h1","name":"sim-ny2-1","region":"East Coast (NY2)","available":true,"capacity":{"P4000":4,"C1":50},"used":{"P4000":1},"dtCreated":"2026-11-27T10:00:00.000Z"}`
+	vmHost   = `{"id":"h2","name":"vmhost","region":"East Coast (NY2)","available":true,"capacity":{"P4000":2,"C1":8},"used":{},"dtCreated":"2026-11-27T10:00:00.000Z","hypervisor":{"driver":"qemu","accelerator":"tcg","gpus":{"Quadro P4000":["0000:65:00.0","0000:b3:00.0"]}}}`
 	fault    = `{"action":"start","remaining":2,"message":"boom"}`
 	usage    = `{"month":"2026-11","rows":[` +
 		`{"teamId":"te1a2b3c4","teamName":"Acme","machineType":"P4000","machines":2,"secondsUsed":5400.5,"storageSecondsUsed":7200,"cost":"0.77"},` +
@@ -235,6 +236,11 @@ func TestCommands(t *testing.T) {
 			reply: "[" + host + "]", query: "region=East+Coast+%28NY2%29", json: "[" + host + "]",
 			text: "ID  NAME       REGION            AVAILABLE  USED/CAPACITY\n" +
 				"h1  sim-ny2-1  East Coast (NY2)  true       C1=0/50 P4000=1/4\n"},
+		{name: "hosts list with a qemu host", args: []string{"hosts", "list"}, route: "GET /hangar/v1/hosts",
+			reply: "[" + host + "," + vmHost + "]", json: "[" + host + "," + vmHost + "]",
+			text: "ID  NAME       REGION            AVAILABLE  HYPERVISOR       USED/CAPACITY\n" +
+				"h1  sim-ny2-1  East Coast (NY2)  true       -                C1=0/50 P4000=1/4\n" +
+				"h2  vmhost     East Coast (NY2)  true       qemu/tcg gpus=2  C1=0/8 P4000=0/2\n"},
 		{name: "hosts create", args: []string{"hosts", "create", "--name", "sim-ny2-1", "--region", "East Coast (NY2)",
 			"--capacity", "P4000=4", "--capacity", "C1=50"},
 			route: "POST /hangar/v1/hosts", reply: host,

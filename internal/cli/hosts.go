@@ -32,6 +32,13 @@ func (c *HostsListCmd) Run(g *Globals, a *Admin) error {
 	if err != nil {
 		return err
 	}
+	if slices.ContainsFunc(hs, func(h api.Host) bool { return h.Hypervisor != nil }) {
+		return s.table(hs, "ID\tNAME\tREGION\tAVAILABLE\tHYPERVISOR\tUSED/CAPACITY", func(w io.Writer) {
+			for _, h := range hs {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%t\t%s\t%s\n", h.ID, h.Name, h.Region, h.Available, hypervisorOf(h), usage(h))
+			}
+		})
+	}
 	return s.table(hs, "ID\tNAME\tREGION\tAVAILABLE\tUSED/CAPACITY", func(w io.Writer) {
 		for _, h := range hs {
 			fmt.Fprintf(w, "%s\t%s\t%s\t%t\t%s\n", h.ID, h.Name, h.Region, h.Available, usage(h))
@@ -129,4 +136,20 @@ func (c *HostsDeleteCmd) Run(g *Globals, a *Admin) error {
 		return err
 	}
 	return s.deleted("host", c.ID)
+}
+
+// hypervisorOf renders how a host runs machines, e.g. "qemu/tcg gpus=1".
+func hypervisorOf(h api.Host) string {
+	if h.Hypervisor == nil {
+		return "-"
+	}
+	out := h.Hypervisor.Driver + "/" + h.Hypervisor.Accelerator
+	n := 0
+	for _, a := range h.Hypervisor.GPUs {
+		n += len(a)
+	}
+	if n > 0 {
+		out += fmt.Sprintf(" gpus=%d", n)
+	}
+	return out
 }

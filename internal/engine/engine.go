@@ -40,6 +40,9 @@ type Config struct {
 	Lease time.Duration
 	// ResetLeases clears stale leases on start; right only when this is the sole replica.
 	ResetLeases bool
+	// WatchInterval is how often machines shown running are checked against a driver that
+	// implements hypervisor.Watcher (default 5 s).
+	WatchInterval time.Duration
 	// PollInterval bounds how long the loop sleeps without a wake-up (default 1 s).
 	PollInterval time.Duration
 }
@@ -66,6 +69,9 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
+	}
+	if cfg.WatchInterval <= 0 {
+		cfg.WatchInterval = 5 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -100,6 +106,9 @@ func (e *Engine) Run(ctx context.Context) error {
 				e.step(context.WithoutCancel(ctx), id)
 			}
 		})
+	}
+	if w, ok := e.drv.(hypervisor.Watcher); ok {
+		e.wg.Go(func() { e.watch(ctx, w) })
 	}
 	defer func() {
 		close(jobs)
@@ -178,18 +187,13 @@ func (e *Engine) sleep(ctx context.Context, next *time.Time) bool {
 // machine in a stable state it fires its due timers instead.
 func (e *Engine) step(ctx context.Context, id string) {
 	var m core.Machine
-	var tmpl core.Template
-	var script *core.Script
+	var req hypervisor.Request
 	err := e.st.Read(ctx, func(tx store.Tx) error {
 		var err error
 		if m, err = tx.GetMachine(id); err != nil {
 			return err
 		}
-		tmpl, err = tx.GetTemplate(m.TemplateID)
-		if err != nil && !core.IsNotFound(err) { // deleted template: the machine keeps what it has
-			return err
-		}
-		script, err = bootScript(tx, m)
+		req, err = e.request(tx, m)
 		return err
 	})
 	if err != nil {
@@ -209,8 +213,8 @@ func (e *Engine) step(ctx context.Context, id string) {
 		e.Wake()
 		return
 	}
-	res, derr := e.drv.Advance(ctx, hypervisor.Request{Machine: m, Template: tmpl, Attempt: m.Attempts,
-		Since: m.PhaseSince, Now: now, Script: script})
+	req.Now = now
+	res, derr := e.drv.Advance(ctx, req)
 	var snapshot string
 	if derr == nil && res.Done {
 		snapshot, derr = e.diskEffects(ctx, m)
@@ -252,6 +256,36 @@ func (e *Engine) step(ctx context.Context, id string) {
 		e.log.Error("engine: commit step", "machine", id, "err", err)
 	}
 	e.Wake()
+}
+
+// request loads what the driver needs to advance m: its template, its private network and
+// the startup script when it must run on this boot (enabled, and not a runOnce script after
+// the first boot).
+func (e *Engine) request(tx store.Tx, m core.Machine) (hypervisor.Request, error) {
+	req := hypervisor.Request{Machine: m, Attempt: m.Attempts, Since: m.PhaseSince}
+	t, err := tx.GetTemplate(m.TemplateID)
+	switch {
+	case err == nil:
+		req.Template = t
+	case !core.IsNotFound(err): // a deleted template: the machine keeps what it has
+		return req, err
+	}
+	if u, err := tx.GetUser(m.UserID); err == nil {
+		req.UserEmail = u.Email
+	} else if !core.IsNotFound(err) {
+		return req, err
+	}
+	if m.NetworkID != nil {
+		n, err := tx.GetNetwork(*m.NetworkID)
+		switch {
+		case err == nil:
+			req.Network = &n
+		case !core.IsNotFound(err):
+			return req, err
+		}
+	}
+	req.Script, err = bootScript(tx, m)
+	return req, err
 }
 
 func (e *Engine) release(ctx context.Context, id string) {

@@ -52,6 +52,9 @@ func (e *Engine) complete(tx store.Tx, m *core.Machine, res hypervisor.Result, s
 			return err
 		}
 		m.OpEvent = ""
+		if res.Facts.StorageUsed != nil {
+			m.StorageUsed = res.Facts.StorageUsed
+		}
 		first := !m.Booted
 		m.Booted = true
 		if err := e.env.Enter(tx, m, core.StateReady); err != nil {

@@ -92,6 +92,17 @@ func toHost(h core.HostLoad) api.Host {
 		Used: used, DtCreated: fmtTime(h.Created)}
 }
 
+// toHost renders a host with what its driver says about it.
+func (s *Server) toHost(h core.HostLoad) api.Host {
+	out := toHost(h)
+	if s.cfg.HostInfo != nil {
+		if hv, ok := s.cfg.HostInfo(h.Name); ok {
+			out.Hypervisor = &hv
+		}
+	}
+	return out
+}
+
 func mapAll[T, U any](in []T, f func(T) U) []U {
 	out := make([]U, len(in))
 	for i, v := range in {
@@ -254,7 +265,7 @@ func (s *Server) opDeleteNetwork(c *call) (reply, error) {
 
 func (s *Server) opListHosts(c *call) (reply, error) {
 	hs, err := s.svc.ListHosts(c.ctx(), c.pr, c.p.query("region"))
-	return okList(mapAll(hs, toHost), err)
+	return okList(mapAll(hs, s.toHost), err)
 }
 
 func (s *Server) opCreateHost(c *call) (reply, error) {
@@ -268,7 +279,7 @@ func (s *Server) opCreateHost(c *call) (reply, error) {
 		return reply{}, err
 	}
 	c.setTarget(h.ID)
-	return ok(toHost(h))
+	return ok(s.toHost(h))
 }
 
 func (s *Server) opUpdateHost(c *call) (reply, error) {
@@ -281,7 +292,7 @@ func (s *Server) opUpdateHost(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	return ok(toHost(h))
+	return ok(s.toHost(h))
 }
 
 func (s *Server) opDeleteHost(c *call) (reply, error) {

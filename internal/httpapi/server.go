@@ -46,6 +46,9 @@ type Config struct {
 	// recovery and address limit as the API routes, outside Routes(). Tests mount handlers
 	// that misbehave; `hangar serve` mounts nothing.
 	Mount map[string]http.Handler
+	// HostInfo describes the host a driver runs real machines on, by host name; nil or
+	// ok=false for other hosts.
+	HostInfo func(name string) (h api.HostHypervisor, ok bool)
 }
 
 // Server is the HTTP API.

@@ -44,6 +44,9 @@ type Request struct {
 	Script *core.Script
 	// Network is the machine's private network; nil for the region's default network.
 	Network *core.Network
+	// UserEmail is the email of the user the machine is assigned to ("" if unknown); guests
+	// learn it from their seed.
+	UserEmail string
 }
 
 // Facts are what a driver learnt about a machine while completing a state; nil fields are
@@ -96,4 +99,13 @@ type Snapshotter interface {
 	Revert(ctx context.Context, m core.Machine, id string) error
 	// DeleteSnapshot forgets snapshot id; deleting an unknown id is not an error.
 	DeleteSnapshot(ctx context.Context, m core.Machine, id string) error
+}
+
+// Watcher is implemented by drivers whose machines can stop on their own (a real VM that
+// crashes or powers itself off). The engine asks it about running machines from time to time
+// and records a machine whose VM is gone as off.
+type Watcher interface {
+	// Lost reports whether the VM of m, which Hangar shows running, is gone; the driver
+	// releases what the VM held (its NIC) before saying so.
+	Lost(ctx context.Context, m core.Machine) bool
 }

@@ -135,3 +135,57 @@ func (s *Service) DeleteHost(ctx context.Context, p core.Principal, id string) e
 		return err
 	})
 }
+
+// EnsureHost makes sure the host called name exists in region: it creates it with capacity
+// when it is missing, and otherwise sets only the machine types of pinned (e.g. GPU types
+// counted from the host's inventory), leaving the rest to the operator. It is used at start
+// by drivers that run machines on this host.
+func (s *Service) EnsureHost(ctx context.Context, name, region string, capacity, pinned map[string]int) (core.HostLoad, error) {
+	if err := s.validateCapacity(capacity); err != nil {
+		return core.HostLoad{}, err
+	}
+	if err := s.validateCapacity(pinned); err != nil {
+		return core.HostLoad{}, err
+	}
+	r, ok := s.cfg.Catalog.Region(region)
+	if !ok {
+		return core.HostLoad{}, invalid("Invalid region %q", region)
+	}
+	var out core.HostLoad
+	err := s.write(ctx, func(tx store.Tx) error {
+		hs, err := tx.ListHosts("")
+		if err != nil {
+			return err
+		}
+		for _, h := range hs {
+			if h.Name != name {
+				continue
+			}
+			if h.Capacity == nil {
+				h.Capacity = map[string]int{}
+			}
+			for t, n := range pinned {
+				h.Capacity[t] = n
+			}
+			if err := tx.UpdateHost(&h.Host); err != nil {
+				return err
+			}
+			out, err = tx.GetHost(h.ID)
+			return err
+		}
+		h := core.Host{ID: core.NewID(core.PrefixHost, 7), Name: name, Region: r.Name, Available: true,
+			Capacity: map[string]int{}, Created: s.clock.Now()}
+		for t, n := range capacity {
+			h.Capacity[t] = n
+		}
+		for t, n := range pinned {
+			h.Capacity[t] = n
+		}
+		if err := tx.CreateHost(&h); err != nil {
+			return err
+		}
+		out, err = tx.GetHost(h.ID)
+		return err
+	})
+	return out, err
+}

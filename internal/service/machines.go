@@ -188,6 +188,11 @@ func (s *Service) createInTx(tx store.Tx, p core.Principal, c CreateMachine, new
 	if err != nil {
 		return core.Machine{}, err
 	}
+	if s.cfg.TemplateCheck != nil {
+		if err := s.cfg.TemplateCheck(tmpl); err != nil {
+			return core.Machine{}, invalid("%s", err.Error())
+		}
+	}
 	if tmpl.Region != nil && *tmpl.Region != c.Region {
 		return core.Machine{}, invalid("template %s is only available in %s", tmpl.ID, *tmpl.Region)
 	}

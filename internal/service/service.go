@@ -31,6 +31,9 @@ type Config struct {
 	// authentication then checks the store's credential generation on every cache hit, so
 	// that a key revoked by any replica is refused on the next request.
 	SharedStore bool
+	// TemplateCheck, when set, says whether the hypervisor driver can run machines of a
+	// template (the qemu driver needs an image); templates and creates it rejects are 400s.
+	TemplateCheck func(core.Template) error
 }
 
 // Service implements the use cases of the Paperspace and operator APIs.

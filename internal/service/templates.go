@@ -58,6 +58,11 @@ func (s *Service) CreateTemplate(ctx context.Context, p core.Principal, nt NewTe
 	if nt.Label != "" {
 		t.Label = &nt.Label
 	}
+	if s.cfg.TemplateCheck != nil {
+		if err := s.cfg.TemplateCheck(t); err != nil {
+			return core.Template{}, invalid("%s", err.Error())
+		}
+	}
 	if nt.Region != "" {
 		r, ok := s.cfg.Catalog.Region(nt.Region)
 		if !ok {

@@ -1,0 +1,98 @@
+package qemu
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Accel is the accelerator QEMU runs guests with.
+type Accel string
+
+// Accelerators.
+const (
+	AccelKVM Accel = "kvm"
+	AccelTCG Accel = "tcg"
+)
+
+// Spec is everything the QEMU command line of one machine depends on. Args turns it into the
+// command line; it is a pure function so that every variant is unit-tested without QEMU.
+type Spec struct {
+	Accel Accel
+	CPUs  int
+	RAMMB int
+	// Image boots through firmware on q35 (a qcow2 overlay of it is Disk). Without it, Kernel
+	// and Initrd boot directly: on microvm when Microvm is set (PVH/ELF kernels), else q35.
+	Kernel, Initrd string
+	Append         string // kernel command line (direct boot only)
+	Microvm        bool
+	Disk           string // the machine's qcow2 overlay (first virtio-blk disk, vda)
+	Seed           string // the NoCloud cidata ISO (read-only virtio-blk disk)
+	QMP            string // QMP Unix socket path
+	Serial         string // serial console log file (appended to)
+	Pidfile        string
+	// Tap is the tap device of the machine's NIC ("" for no NIC); MAC its address.
+	Tap, MAC string
+	// GPUs are PCI addresses passed through with VFIO (e.g. 0000:65:00.0).
+	GPUs []string
+	Name string // shown by ps and in QEMU's messages
+}
+
+// Args returns the arguments of qemu-system-x86_64 for s (without the program name).
+func Args(s Spec) []string {
+	machine := "q35"
+	dev := func(kind string) string { return "virtio-" + kind + "-pci" }
+	if s.Microvm {
+		machine = "microvm"
+		dev = func(kind string) string { return "virtio-" + kind + "-device" }
+	}
+	a := []string{"-name", s.Name, "-nodefaults", "-no-user-config", "-nographic",
+		"-M", machine, "-accel", string(s.Accel)}
+	if s.Accel == AccelKVM {
+		a = append(a, "-cpu", "host")
+	}
+	a = append(a, "-smp", strconv.Itoa(max(s.CPUs, 1)), "-m", strconv.Itoa(max(s.RAMMB, 64)))
+	if s.Kernel != "" {
+		a = append(a, "-kernel", s.Kernel)
+		if s.Initrd != "" {
+			a = append(a, "-initrd", s.Initrd)
+		}
+		if s.Append != "" {
+			a = append(a, "-append", s.Append)
+		}
+	}
+	a = append(a,
+		"-drive", "if=none,id=disk0,file="+optEscape(s.Disk)+",format=qcow2,cache=writeback,discard=unmap",
+		"-device", dev("blk")+",drive=disk0")
+	if s.Seed != "" {
+		a = append(a, "-drive", "if=none,id=seed,file="+optEscape(s.Seed)+",format=raw,readonly=on",
+			"-device", dev("blk")+",drive=seed")
+	}
+	if s.Tap != "" {
+		a = append(a, "-netdev", "tap,id=net0,ifname="+s.Tap+",script=no,downscript=no",
+			"-device", dev("net")+",netdev=net0,mac="+s.MAC)
+	}
+	for i, g := range s.GPUs {
+		a = append(a, "-device", fmt.Sprintf("vfio-pci,host=%s,id=gpu%d", g, i))
+	}
+	a = append(a,
+		"-chardev", "file,id=serial0,path="+optEscape(s.Serial)+",append=on",
+		"-serial", "chardev:serial0",
+		"-qmp", "unix:"+optEscape(s.QMP)+",server=on,wait=off",
+		"-pidfile", s.Pidfile)
+	return a
+}
+
+// optEscape escapes commas in a QEMU option value.
+func optEscape(v string) string { return strings.ReplaceAll(v, ",", ",,") }
+
+// KernelAppend is the kernel command line of a direct boot: the serial console, a reboot on
+// panic, and under TCG on microvm a fixed TSC frequency (microvm has no PIT or HPET to
+// calibrate against; without it boots hang most of the time).
+func KernelAppend(accel Accel, microvm bool) string {
+	s := "console=ttyS0 quiet panic=-1"
+	if accel == AccelTCG && microvm {
+		s += " tsc_early_khz=2000000"
+	}
+	return s
+}
