@@ -61,7 +61,8 @@
 //
 // Machines created without a network use the region's default range (serve's
 // --private-range); give them one fabric network for it, e.g.
-// EnsureNetwork(ctx, "default", range); all of them then share one segment. A process the
+// EnsureNetwork(ctx, "default-"+teamID, range) per team (the qemu driver does so), so that
+// teams do not share a segment. A process the
 // driver runs inside the namespace (a phone-home listener, say) is reachable by a machine at
 // its own network's gateway address only (the input chain allows nothing else); where
 // networks overlap, two bridges share that address, so bind such a listener to the bridge

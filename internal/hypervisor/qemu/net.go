@@ -12,8 +12,9 @@ import (
 
 // VNet attaches machines to Hangar's network fabric (internal/vnet): a bridge per private
 // network, a tap per machine, and 1:1 NAT of public IPs when the fabric has an outside
-// namespace. Machines without a private network share one segment of the default private
-// range.
+// namespace. Machines without a private network are on their team's default segment: one
+// bridge per team over the default private range (addresses are unique across teams, and
+// the fabric keeps overlapping networks apart), so no two teams share an L2 segment.
 type VNet struct {
 	Fabric *vnet.Fabric
 	// Default is the private range of machines created without a network.
@@ -22,12 +23,12 @@ type VNet struct {
 
 var _ Networker = VNet{}
 
-// defaultNetID is the fabric's id of the default network.
-const defaultNetID = "default"
+// defaultNetID is the fabric's id of a team's default network.
+func defaultNetID(teamID string) string { return "default-" + teamID }
 
 // Plug implements Networker.
 func (v VNet) Plug(ctx context.Context, m core.Machine, n *core.Network) (Plug, error) {
-	id, cidr := defaultNetID, v.Default.String()
+	id, cidr := defaultNetID(m.TeamID), v.Default.String()
 	if n != nil {
 		id, cidr = n.ID, n.CIDR
 	}
