@@ -1,52 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"net/url"
+	"hangar/internal/store/postgres/pgtest"
 	"os"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
-
-// pgSchemaURL returns TEST_DATABASE_URL pointed at a fresh schema dropped after the test, or
-// skips (fails with HANGAR_REQUIRE_TOOLS=1) without a server.
-func pgSchemaURL(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		if os.Getenv("HANGAR_REQUIRE_TOOLS") == "1" {
-			t.Fatal("TEST_DATABASE_URL not set; scripts/test starts a PostgreSQL server")
-		}
-		t.Skip("TEST_DATABASE_URL not set; scripts/test starts a PostgreSQL server")
-	}
-	schema := fmt.Sprintf("e2e_%d", time.Now().UnixNano())
-	exec := func(sql string) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatal(err)
-		}
-	}
-	exec("CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize())
-	t.Cleanup(func() { exec("DROP SCHEMA " + pgx.Identifier{schema}.Sanitize() + " CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // TestTwoReplicasOnPostgres runs two hangar processes on one PostgreSQL database: creates sent
 // to both never oversubscribe the shared hosts, and both engines drive machines to ready.
@@ -54,7 +15,7 @@ func TestTwoReplicasOnPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real hangar processes")
 	}
-	dsn := pgSchemaURL(t)
+	dsn := pgtest.SchemaURL(t, "e2e")
 	flags := []string{"--database", dsn, "--sim-time-scale", "0.02", "--sim-serviceready-min", "100ms", "--no-default-fleet"}
 	dataA, dataB := t.TempDir(), t.TempDir()
 	a := startProc(t, dataA, flags...)

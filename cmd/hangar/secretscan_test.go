@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hangar/internal/store/postgres/pgtest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -28,7 +29,7 @@ func TestNoSecretInLogsOrDatabase(t *testing.T) {
 		t.Skip("starts real hangar processes")
 	}
 	t.Run("sqlite", func(t *testing.T) { secretScan(t, "") })
-	t.Run("postgres", func(t *testing.T) { secretScan(t, pgSchemaURL(t)) })
+	t.Run("postgres", func(t *testing.T) { secretScan(t, pgtest.SchemaURL(t, "e2e")) })
 }
 
 // loggedProc is a hangar serve child process whose stdout and stderr are kept.

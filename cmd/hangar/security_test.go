@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"hangar/internal/store/postgres/pgtest"
 	"strings"
 	"testing"
 	"time"
@@ -118,7 +119,7 @@ func TestRevocationAcrossReplicasOnPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real hangar processes")
 	}
-	dsn := pgSchemaURL(t)
+	dsn := pgtest.SchemaURL(t, "e2e")
 	flags := []string{"--database", dsn, "--no-default-fleet"}
 	dataA := t.TempDir()
 	a := startProc(t, dataA, flags...)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,14 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"hangar/internal/core"
 	"hangar/internal/hypervisor/sim"
 	"hangar/internal/lifecycle"
 	"hangar/internal/service"
 	"hangar/internal/store"
 	"hangar/internal/store/postgres"
+	"hangar/internal/store/postgres/pgtest"
 	"hangar/internal/store/sqlite"
 )
 
@@ -246,7 +243,7 @@ func TestTimersFireOnceWithTwoEnginesSQLite(t *testing.T) {
 
 func TestTimersFireOnceWithTwoEnginesPostgres(t *testing.T) {
 	clock := newClock()
-	u := pgSchema(t)
+	u := pgtest.SchemaURL(t, "engine")
 	st, err := postgres.Open(context.Background(), u, postgres.Options{MaxConns: 8, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
@@ -312,42 +309,6 @@ func twoEngines(t *testing.T, clock *fakeClock, st store.Store) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
-
-// pgSchema returns TEST_DATABASE_URL pointed at a fresh schema dropped after the test, or
-// skips (fails with HANGAR_REQUIRE_TOOLS=1) without a server.
-func pgSchema(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		if os.Getenv("HANGAR_REQUIRE_TOOLS") == "1" {
-			t.Fatal("TEST_DATABASE_URL not set; scripts/test starts a PostgreSQL server")
-		}
-		t.Skip("TEST_DATABASE_URL not set; scripts/test starts a PostgreSQL server")
-	}
-	schema := fmt.Sprintf("engine_%d", time.Now().UnixNano())
-	exec := func(sql string) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatal(err)
-		}
-	}
-	exec("CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize())
-	t.Cleanup(func() { exec("DROP SCHEMA " + pgx.Identifier{schema}.Sanitize() + " CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 func TestAutoSnapshotRetention(t *testing.T) {
 	b := setup(t)
