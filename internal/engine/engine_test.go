@@ -4,11 +4,11 @@ import (
 	"context"
 	"net/netip"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"hangar/internal/core"
+	"hangar/internal/core/clocktest"
 	"hangar/internal/hypervisor/sim"
 	"hangar/internal/lifecycle"
 	"hangar/internal/service"
@@ -16,25 +16,8 @@ import (
 	"hangar/internal/store/sqlite"
 )
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type bundle struct {
-	clock *fakeClock
+	clock *clocktest.Clock
 	st    store.Store
 	svc   *service.Service
 	eng   *Engine
@@ -46,7 +29,7 @@ type bundle struct {
 func setup(t *testing.T) *bundle {
 	t.Helper()
 	ctx := context.Background()
-	clock := &fakeClock{now: time.Date(2026, 3, 14, 15, 0, 0, 0, time.UTC)}
+	clock := clocktest.New(time.Date(2026, 3, 14, 15, 0, 0, 0, time.UTC))
 	raw, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"), sqlite.Options{Synchronous: "NORMAL", Clock: clock})
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"hangar/internal/core"
+	"hangar/internal/core/clocktest"
 	"hangar/internal/hypervisor/sim"
 	"hangar/internal/lifecycle"
 	"hangar/internal/service"
@@ -23,7 +24,7 @@ import (
 
 // stack builds a service and an engine over st and drv, as hangar serve does, and
 // bootstraps the store (a no-op on a store bootstrapped before).
-func stack(t *testing.T, clock *fakeClock, st store.Store, drv *sim.Driver) *bundle {
+func stack(t *testing.T, clock *clocktest.Clock, st store.Store, drv *sim.Driver) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	cat := core.DefaultCatalog()
@@ -52,7 +53,7 @@ func stack(t *testing.T, clock *fakeClock, st store.Store, drv *sim.Driver) *bun
 	return &bundle{clock: clock, st: st, svc: svc, eng: eng, drv: drv, admin: admin, tim: sim.DefaultTimings()}
 }
 
-func newClock() *fakeClock { return &fakeClock{now: time.Date(2026, 3, 14, 15, 0, 0, 0, time.UTC)} }
+func newClock() *clocktest.Clock { return clocktest.New(time.Date(2026, 3, 14, 15, 0, 0, 0, time.UTC)) }
 
 func openSQLite(t *testing.T, path string, clock core.Clock) store.Store {
 	t.Helper()
@@ -254,7 +255,7 @@ func TestTimersFireOnceWithTwoEnginesPostgres(t *testing.T) {
 
 // twoEngines runs two engines (as two replicas would) on one store and checks that each
 // auto-shutdown and each auto-snapshot happens once.
-func twoEngines(t *testing.T, clock *fakeClock, st store.Store) {
+func twoEngines(t *testing.T, clock *clocktest.Clock, st store.Store) {
 	drv := sim.New(sim.DefaultTimings(), core.DefaultCatalog())
 	a := stack(t, clock, st, drv)
 	b := stack(t, clock, st, drv) // another engine, another lease owner

@@ -10,14 +10,11 @@ import (
 
 	"hangar/internal/billing"
 	"hangar/internal/core"
+	"hangar/internal/core/clocktest"
 	"hangar/internal/lifecycle"
 	"hangar/internal/store"
 	"hangar/internal/store/sqlite"
 )
-
-type fakeClock struct{ now time.Time }
-
-func (c *fakeClock) Now() time.Time { return c.now }
 
 // TestMeterProperty drives machines through random state changes with Env.Enter on a real
 // SQLite file and a fake clock, reopening the database now and then (a restart), and checks
@@ -26,7 +23,7 @@ func (c *fakeClock) Now() time.Time { return c.now }
 func TestMeterProperty(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hangar.db")
-	clock := &fakeClock{now: time.Date(2023, 12, 30, 22, 0, 0, 0, time.UTC)}
+	clock := clocktest.New(time.Date(2023, 12, 30, 22, 0, 0, 0, time.UTC))
 	open := func() store.Store {
 		db, err := sqlite.Open(ctx, path, sqlite.Options{Clock: clock})
 		if err != nil {
@@ -59,7 +56,7 @@ func TestMeterProperty(t *testing.T) {
 				m.billable += d
 			}
 		}
-		clock.now = clock.now.Add(d)
+		clock.Advance(d)
 	}
 	write := func(fn func(tx store.Tx) error) {
 		t.Helper()

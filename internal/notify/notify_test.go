@@ -24,26 +24,10 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"hangar/internal/core"
+	"hangar/internal/core/clocktest"
 	"hangar/internal/store"
 	"hangar/internal/store/sqlite"
 )
-
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // received is one message the test SMTP server accepted.
 type received struct {
@@ -178,13 +162,13 @@ func selfSigned(t *testing.T) (*tls.Certificate, *x509.CertPool) {
 }
 
 type bundle struct {
-	clock *fakeClock
+	clock *clocktest.Clock
 	st    store.Store
 }
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	clock := &fakeClock{now: time.Date(2026, 3, 14, 15, 0, 0, 0, time.UTC)}
+	clock := clocktest.New(time.Date(2026, 3, 14, 15, 0, 0, 0, time.UTC))
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "h.db"), sqlite.Options{Synchronous: "NORMAL", Clock: clock})
 	if err != nil {
 		t.Fatal(err)

@@ -2,30 +2,13 @@ package ratelimit
 
 import (
 	"fmt"
-	"sync"
+	"hangar/internal/core/clocktest"
 	"testing"
 	"time"
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestBurstThenRefill(t *testing.T) {
-	c := &clock{now: time.Unix(1e9, 0)}
+	c := clocktest.New(time.Unix(1e9, 0))
 	l := New(2, 3, c, 0) // 2 per second, bursts of 3
 	for i := range 3 {
 		if ok, _ := l.Allow("k"); !ok {
@@ -39,15 +22,15 @@ func TestBurstThenRefill(t *testing.T) {
 	if ok, _ := l.Allow("other"); !ok {
 		t.Fatal("another key shares the bucket")
 	}
-	c.add(499 * time.Millisecond)
+	c.Advance(499 * time.Millisecond)
 	if ok, _ := l.Allow("k"); ok {
 		t.Fatal("allowed before a token was back")
 	}
-	c.add(time.Millisecond)
+	c.Advance(time.Millisecond)
 	if ok, _ := l.Allow("k"); !ok {
 		t.Fatal("refused after a token came back")
 	}
-	c.add(time.Hour)
+	c.Advance(time.Hour)
 	for i := range 3 {
 		if ok, _ := l.Allow("k"); !ok {
 			t.Fatalf("after idling, request %d refused: the burst must not exceed 3 but must refill to it", i)
@@ -73,12 +56,12 @@ func TestNilAllowsEverything(t *testing.T) {
 // TestMemoryBounded: idle keys are forgotten, and a flood of distinct keys never grows the
 // map beyond its bound.
 func TestMemoryBounded(t *testing.T) {
-	c := &clock{now: time.Unix(1e9, 0)}
+	c := clocktest.New(time.Unix(1e9, 0))
 	l := New(10, 1, c, 100)
 	for i := range 50 {
 		l.Allow(fmt.Sprint("idle-", i))
 	}
-	c.add(2 * sweepEvery)
+	c.Advance(2 * sweepEvery)
 	l.Allow("new")
 	if n := l.Len(); n != 1 {
 		t.Fatalf("%d keys tracked after the idle ones refilled, want 1", n)

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"hangar/internal/core"
+	"hangar/internal/core/clocktest"
 	"hangar/internal/lifecycle"
 	"hangar/internal/service"
 	"hangar/internal/store"
@@ -47,7 +48,7 @@ func BenchmarkAuthenticateCached(b *testing.B) {
 // that much before each call (past the cache TTL: every call misses).
 func benchAuth(b *testing.B, st store.Store, shared bool, advance time.Duration) {
 	ctx := context.Background()
-	clock := &fakeClock{t: time.Now().UTC().Truncate(time.Millisecond)}
+	clock := clocktest.New(time.Now().UTC().Truncate(time.Millisecond))
 	env := &lifecycle.Env{Clock: clock, PublicPool: netip.MustParsePrefix("198.18.0.0/15"),
 		DefaultNet: netip.MustParsePrefix("10.128.0.0/12"), Expect: func(core.State) time.Duration { return time.Second }}
 	svc := service.New(st, service.Config{Catalog: core.DefaultCatalog(), Env: env, SharedStore: shared})
@@ -61,7 +62,7 @@ func benchAuth(b *testing.B, st store.Store, shared bool, advance time.Duration)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		clock.add(advance)
+		clock.Advance(advance)
 		if _, err := svc.Authenticate(ctx, key); err != nil {
 			b.Fatal(err)
 		}

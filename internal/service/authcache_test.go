@@ -9,20 +9,12 @@ import (
 	"time"
 
 	"hangar/internal/core"
+	"hangar/internal/core/clocktest"
 	"hangar/internal/lifecycle"
 	"hangar/internal/service"
 	"hangar/internal/store"
 	"hangar/internal/store/sqlite"
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *fakeClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // countingStore counts the read transactions that reach the store.
 type countingStore struct {
@@ -38,7 +30,7 @@ func (s *countingStore) Read(ctx context.Context, fn func(store.Tx) error) error
 type authBundle struct {
 	svc   *service.Service
 	st    *countingStore
-	clock *fakeClock
+	clock *clocktest.Clock
 	op    core.Principal
 	key   string // a team admin's key
 	keyID string
@@ -52,7 +44,7 @@ func setupAuth(t *testing.T) authBundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	b := authBundle{st: &countingStore{Store: db}, clock: &fakeClock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}}
+	b := authBundle{st: &countingStore{Store: db}, clock: clocktest.New(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC))}
 	env := &lifecycle.Env{Clock: b.clock, PublicPool: netip.MustParsePrefix("198.18.0.0/15"),
 		DefaultNet: netip.MustParsePrefix("10.128.0.0/12"), Expect: func(core.State) time.Duration { return time.Second }}
 	b.svc = service.New(b.st, service.Config{Catalog: core.DefaultCatalog(), Env: env})
@@ -110,7 +102,7 @@ func TestAuthenticateCachesBriefly(t *testing.T) {
 	if n := b.st.reads.Load() - reads; n != 0 {
 		t.Fatalf("a cached key cost %d read transactions", n)
 	}
-	b.clock.add(3 * time.Second) // past the TTL: read again
+	b.clock.Advance(3 * time.Second) // past the TTL: read again
 	if _, err := b.svc.Authenticate(ctx, b.key); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +139,7 @@ func TestLastUsedWrittenOncePerInterval(t *testing.T) {
 		t.Fatalf("lastUsed after first use = %v, want %v", lu, t0)
 	}
 	for range 40 { // 40 s of use, cached and not: no new write
-		b.clock.add(time.Second)
+		b.clock.Advance(time.Second)
 		if _, err := b.svc.Authenticate(ctx, b.key); err != nil {
 			t.Fatal(err)
 		}
@@ -155,7 +147,7 @@ func TestLastUsedWrittenOncePerInterval(t *testing.T) {
 	if lu := b.lastUsed(t); !lu.Equal(t0) {
 		t.Fatalf("lastUsed moved to %v within the interval", lu)
 	}
-	b.clock.add(30 * time.Second)
+	b.clock.Advance(30 * time.Second)
 	t1 := b.clock.Now()
 	var wg sync.WaitGroup
 	for range 8 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"hangar/internal/core"
+	"hangar/internal/core/clocktest"
 	"hangar/internal/lifecycle"
 	"hangar/internal/service"
 	"hangar/internal/store"
@@ -17,7 +18,7 @@ import (
 // keyWorld is a store with an operator, two teams and their users, each with one API key.
 type keyWorld struct {
 	st    store.Store
-	clock *fakeClock
+	clock *clocktest.Clock
 	svc   *service.Service
 	ps    map[string]core.Principal // operator, admin1, member1, member1b, admin2
 	keys  map[string]service.NewKey // the same names
@@ -31,7 +32,7 @@ func newKeyWorld(t *testing.T) *keyWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	w := &keyWorld{st: db, clock: &fakeClock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)},
+	w := &keyWorld{st: db, clock: clocktest.New(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)),
 		ps: map[string]core.Principal{}, keys: map[string]service.NewKey{}}
 	w.svc = w.replica()
 	opKey, err := w.svc.Bootstrap(ctx, false)
@@ -170,7 +171,7 @@ func TestRevokeKeyByRole(t *testing.T) {
 				t.Fatalf("revoked key authenticates: %v", authErr)
 			}
 			// Revoking again changes nothing.
-			w.clock.add(time.Minute)
+			w.clock.Advance(time.Minute)
 			again, err := w.svc.RevokeKey(ctx, w.ps[tc.caller], k.ID)
 			if err != nil || !again.Revoked.Equal(*k.Revoked) {
 				t.Fatalf("second revoke: %+v %v, want the first revocation time", again, err)
@@ -230,11 +231,11 @@ func TestLoginTokenExpires(t *testing.T) {
 	if err != nil || p.User.ID != w.ps["member1"].User.ID {
 		t.Fatalf("fresh token: %+v %v", p.User, err)
 	}
-	w.clock.add(time.Hour - time.Millisecond)
+	w.clock.Advance(time.Hour - time.Millisecond)
 	if _, err := w.svc.AuthenticateToken(ctx, res.ID); err != nil {
 		t.Fatalf("token a millisecond before expiry: %v", err)
 	}
-	w.clock.add(time.Millisecond)
+	w.clock.Advance(time.Millisecond)
 	if _, err := w.svc.AuthenticateToken(ctx, res.ID); core.ErrorCode(err) != core.Unauthorized {
 		t.Fatalf("token at expiry: %v, want Unauthorized", err)
 	}
@@ -253,7 +254,7 @@ func TestAuditRecordAndList(t *testing.T) {
 		{UserID: w.ps["admin2"].User.ID, TeamID: w.ps["admin2"].Team.ID, Role: core.RoleAdmin, Action: "machines.stop", Status: 204},
 	}
 	for _, e := range entries {
-		w.clock.add(time.Second)
+		w.clock.Advance(time.Second)
 		if err := w.svc.RecordAudit(ctx, e); err != nil {
 			t.Fatal(err)
 		}
