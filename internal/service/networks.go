@@ -105,15 +105,21 @@ func (s *Service) DeleteNetwork(ctx context.Context, p core.Principal, ref strin
 		if err != nil {
 			return err
 		}
-		count, err := tx.CountNetworkMachines(n.ID)
-		if err != nil {
-			return err
-		}
-		if count > 0 {
-			return invalid("network %s still has %d machines", n.ID, count)
-		}
-		return tx.DeleteNetwork(n.ID)
+		return deleteUnused(tx, n)
 	})
+}
+
+// deleteUnused deletes a network no live machine uses; one still in use is a 400 naming how
+// many machines are on it.
+func deleteUnused(tx store.Tx, n core.Network) error {
+	count, err := tx.CountNetworkMachines(n.ID)
+	if err != nil {
+		return err
+	}
+	if count > 0 {
+		return invalid("network %s still has %d machines", n.ID, count)
+	}
+	return tx.DeleteNetwork(n.ID)
 }
 
 // managedPool is where Hangar carves the /24s of networks that teams create through the API
@@ -249,14 +255,7 @@ func (s *Service) DeleteTeamNetwork(ctx context.Context, p core.Principal, ref s
 		if !p.User.IsAdmin() {
 			return forbidden("Only the team administrator can delete networks")
 		}
-		count, err := tx.CountNetworkMachines(n.ID)
-		if err != nil {
-			return err
-		}
-		if count > 0 {
-			return invalid("network %s still has %d machines", n.ID, count)
-		}
-		return tx.DeleteNetwork(n.ID)
+		return deleteUnused(tx, n)
 	})
 }
 
