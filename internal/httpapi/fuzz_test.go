@@ -217,15 +217,7 @@ func FuzzDecode(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, method, route uint8, query string, ctype uint8, body []byte, auth, param uint8) {
 		r := fe.request(method, route, query, ctype, body, auth, param)
-		rec := httptest.NewRecorder()
-		fe.Handler.ServeHTTP(rec, r)
-		res := rec.Result()
-		got, _ := io.ReadAll(res.Body)
-		if os.Getenv("FUZZ_LOG") != "" {
-			t.Logf("%s %s?%s -> %d %.150s", r.Method, r.URL.Path, r.URL.RawQuery, res.StatusCode, got)
-		}
-		checkFuzzResponse(t, r, res.StatusCode, res.Header.Get("Content-Type"), got)
-		fe.tick()
+		fe.serve(t, r)
 	})
 }
 
@@ -501,14 +493,20 @@ func FuzzParams(f *testing.F) {
 		if !ok {
 			return
 		}
-		rec := httptest.NewRecorder()
-		fe.Handler.ServeHTTP(rec, r)
-		res := rec.Result()
-		got, _ := io.ReadAll(res.Body)
-		if os.Getenv("FUZZ_LOG") != "" {
-			t.Logf("%s %s?%s -> %d %.150s", r.Method, r.URL.Path, r.URL.RawQuery, res.StatusCode, got)
-		}
-		checkFuzzResponse(t, r, res.StatusCode, res.Header.Get("Content-Type"), got)
-		fe.tick()
+		fe.serve(t, r)
 	})
+}
+
+// serve sends one fuzzed request through the whole handler stack, checks the answer against
+// the transport contract and moves the clock on (FUZZ_LOG=1 logs each exchange).
+func (fe *fuzzEnv) serve(t *testing.T, r *http.Request) {
+	rec := httptest.NewRecorder()
+	fe.Handler.ServeHTTP(rec, r)
+	res := rec.Result()
+	got, _ := io.ReadAll(res.Body)
+	if os.Getenv("FUZZ_LOG") != "" {
+		t.Logf("%s %s?%s -> %d %.150s", r.Method, r.URL.Path, r.URL.RawQuery, res.StatusCode, got)
+	}
+	checkFuzzResponse(t, r, res.StatusCode, res.Header.Get("Content-Type"), got)
+	fe.tick()
 }
