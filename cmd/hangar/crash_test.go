@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,23 +41,27 @@ func hangarBinary(t *testing.T) string {
 	return buildPath
 }
 
-// proc is a hangar serve running as a child process.
+// proc is a hangar serve running as a child process; its stdout and stderr are kept.
 type proc struct {
-	cmd *exec.Cmd
-	url string
+	cmd            *exec.Cmd
+	url            string
+	stdout, stderr *syncBuffer
 }
 
 var addrRe = regexp.MustCompile(`msg="hangar serving" addr=(\S+)`)
 
+// startProc starts hangar serve on data with extra flags (later flags win) and waits until it
+// serves.
 func startProc(t *testing.T, data string, extra ...string) *proc {
 	t.Helper()
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", data, "--sync", "normal", "--log-level", "info"}, extra...)
 	cmd := exec.Command(hangarBinary(t), args...)
+	p := &proc{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	cmd.Stdout = p.stdout
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stdout = io.Discard
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +74,9 @@ func startProc(t *testing.T, data string, extra ...string) *proc {
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
+			fmt.Fprintln(p.stderr, sc.Text())
 			if m := addrRe.FindStringSubmatch(sc.Text()); m != nil {
 				select {
 				case found <- m[1]:
@@ -85,11 +90,23 @@ func startProc(t *testing.T, data string, extra ...string) *proc {
 	}()
 	select {
 	case addr := <-found:
-		return &proc{cmd: cmd, url: "http://" + addr}
+		p.url = "http://" + addr
+		return p
 	case <-time.After(20 * time.Second):
-		t.Fatal("hangar serve did not start")
+		t.Fatalf("hangar serve did not start\n%s", p.stderr.String())
 	}
 	return nil
+}
+
+// stop ends the server with SIGTERM and waits for it.
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("hangar serve exited with %v\n%s", err, p.stderr.String())
+	}
 }
 
 func (p *proc) kill9(t *testing.T) {

@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"hangar/internal/store/postgres/pgtest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,65 +27,6 @@ func TestNoSecretInLogsOrDatabase(t *testing.T) {
 	}
 	t.Run("sqlite", func(t *testing.T) { secretScan(t, "") })
 	t.Run("postgres", func(t *testing.T) { secretScan(t, pgtest.SchemaURL(t, "e2e")) })
-}
-
-// loggedProc is a hangar serve child process whose stdout and stderr are kept.
-type loggedProc struct {
-	*proc
-	stdout, stderr *syncBuffer
-}
-
-func startLoggedProc(t *testing.T, data string, extra ...string) *loggedProc {
-	t.Helper()
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", data, "--sync", "normal"}, extra...)
-	cmd := exec.Command(hangarBinary(t), args...)
-	lp := &loggedProc{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
-	cmd.Stdout = lp.stdout
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			fmt.Fprintln(lp.stderr, sc.Text())
-			if m := addrRe.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	select {
-	case addr := <-found:
-		lp.proc = &proc{cmd: cmd, url: "http://" + addr}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("hangar serve did not start\n%s", lp.stderr.String())
-	}
-	return lp
-}
-
-// stop ends the server with SIGTERM and waits for it.
-func (lp *loggedProc) stop(t *testing.T) {
-	t.Helper()
-	if err := lp.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := lp.cmd.Wait(); err != nil {
-		t.Fatalf("hangar serve exited with %v\n%s", err, lp.stderr.String())
-	}
 }
 
 // secrets collects every secret a test used, with a label for failure messages.
@@ -208,7 +146,7 @@ func secretScan(t *testing.T, dsn string) {
 	if dsn != "" {
 		flags = append(flags, "--database", dsn)
 	}
-	p := startLoggedProc(t, data, flags...)
+	p := startProc(t, data, flags...)
 	sec := secrets{}
 	opKey := sec.add("operator key", readKey(t, data))
 	op := p.ts(opKey)
