@@ -1,6 +1,11 @@
 // Package postgres implements store.Store on PostgreSQL through pgx v5 (pgxpool), for
 // Hangar's scaled setup: several `hangar serve` replicas sharing one database.
 //
+// The store's statements are package sqlstore's, shared with the sqlite package; this
+// package holds what is PostgreSQL's own: the pool, the advisory-locked migrations, the
+// SERIALIZABLE retry loop, savepoint-guarded statements, the one-statement AuthGeneration
+// and the dialect (SQLSTATE codes, row locks, LIMIT NULL).
+//
 // Schema. migrations/*.sql mirror the SQLite schema: times are BIGINT unix milliseconds
 // (UTC), pointer fields are nullable columns, destroyed machines and deleted networks keep
 // their row with deleted_at set, host capacity is a JSONB column and usage a host_usage
@@ -26,9 +31,10 @@
 // failure is a duplicate key use INSERT ... ON CONFLICT DO NOTHING and report Conflict when
 // no row was inserted: no error is raised, so nothing is aborted. Statements that can also
 // fail on a foreign key or CHECK constraint, or that change a unique column (CreateUser,
-// UpdateUser, CreateAPIKey, CreateAccessToken, UpdateHost, AddHostUsage), run inside
-// SAVEPOINT ... RELEASE, sent in one pipelined round trip with the statement; on failure the
-// store rolls back to the savepoint, so only that statement is undone.
+// UpdateUser, CreateAPIKey, CreateAccessToken, UpdateHost, and AddHostUsage's update and
+// insert), run inside SAVEPOINT ... RELEASE, sent in one pipelined round trip with the
+// statement; on failure the store rolls back to the savepoint, so only that statement is
+// undone.
 //
 // Locking. Inside Write, ListHosts locks the listed host rows (SELECT ... FOR UPDATE, in name
 // order), so concurrent placements on a region queue behind each other; SERIALIZABLE makes

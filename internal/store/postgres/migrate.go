@@ -3,13 +3,12 @@ package postgres
 import (
 	"context"
 	"embed"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hangar/internal/core"
-	"hangar/internal/store/sqlq"
+	"hangar/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -21,7 +20,9 @@ var migrationFS embed.FS
 const migrateLockKey = 0x48414e47 // "HANG"
 
 // migrations returns the embedded migrations ordered by version.
-func migrations() ([]sqlq.Migration, error) { return sqlq.Migrations(migrationFS, "migrations") }
+func migrations() ([]sqlstore.Migration, error) {
+	return sqlstore.Migrations(migrationFS, "migrations")
+}
 
 // migrate applies the migrations newer than the schema's version in one transaction. The
 // transaction first takes an advisory lock, so replicas that start together run it one at a
@@ -32,48 +33,25 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if err != nil {
 		return core.Wrap(core.Internal, err, "postgres: read migrations")
 	}
-	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite})
+	pgTx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite})
 	if err != nil {
 		return core.Wrap(core.Internal, err, "postgres: connect")
 	}
-	defer end(ctx, tx.Rollback)
+	defer end(ctx, pgTx.Rollback)
 	var schema *string
-	if err := tx.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+	if err := pgTx.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 		return core.Wrap(core.Internal, err, "postgres: read current schema")
 	}
 	if schema == nil {
 		return core.Errorf(core.Invalid, "postgres: the search_path names no existing schema")
 	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, migrateLockKey, *schema); err != nil {
+	if _, err := pgTx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, migrateLockKey, *schema); err != nil {
 		return core.Wrap(core.Internal, err, "postgres: lock for migration")
 	}
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT    NOT NULL,
-		applied_at BIGINT  NOT NULL)`); err != nil {
-		return core.Wrap(core.Internal, err, "postgres: create schema_migrations")
+	if err := sqlstore.Migrate(newTx(ctx, pgTx, nil, true), &dialect, ms); err != nil {
+		return err
 	}
-	var current int
-	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return core.Wrap(core.Internal, err, "postgres: read schema version")
-	}
-	if n := len(ms); n > 0 && current > ms[n-1].Version {
-		return core.Errorf(core.Internal, "postgres: database schema version %d is newer than this binary's %d",
-			current, ms[n-1].Version)
-	}
-	for _, m := range ms {
-		if m.Version <= current {
-			continue
-		}
-		if _, err := tx.Exec(ctx, m.SQL); err != nil {
-			return core.Wrap(core.Internal, err, "postgres: apply migration "+m.Name)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-			m.Version, m.Name, time.Now().UnixMilli()); err != nil {
-			return core.Wrap(core.Internal, err, "postgres: record migration "+m.Name)
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := pgTx.Commit(ctx); err != nil {
 		return core.Wrap(core.Internal, err, "postgres: commit migrations")
 	}
 	return nil

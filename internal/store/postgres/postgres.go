@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +14,7 @@ import (
 
 	"hangar/internal/core"
 	"hangar/internal/store"
+	"hangar/internal/store/sqlstore"
 )
 
 var _ store.Store = (*DB)(nil)
@@ -98,7 +98,7 @@ func (db *DB) Read(ctx context.Context, fn func(store.Tx) error) error {
 		return core.Wrap(core.Internal, err, "postgres: begin read")
 	}
 	defer end(ctx, pgTx.Rollback)
-	return call(fn, &tx{ctx: ctx, q: pgTx, clock: db.opts.Clock})
+	return sqlstore.Call(fn, newTx(ctx, pgTx, db.opts.Clock, false))
 }
 
 // Write runs fn in a SERIALIZABLE transaction and commits it, running fn again in a new
@@ -179,12 +179,12 @@ func (db *DB) writeOnce(ctx context.Context, fn func(store.Tx) error) (retry boo
 	if err != nil {
 		return retryable(err), core.Wrap(core.Internal, err, "postgres: begin write")
 	}
-	t := &tx{ctx: ctx, q: pgTx, write: true, clock: db.opts.Clock}
-	fnErr := call(fn, t)
-	if t.retryErr != nil {
+	t := newTx(ctx, pgTx, db.opts.Clock, true)
+	fnErr := sqlstore.Call(fn, t)
+	if retryErr := t.RetryErr(); retryErr != nil {
 		end(ctx, pgTx.Rollback)
 		if fnErr == nil {
-			fnErr = t.retryErr // fn swallowed the failure
+			fnErr = retryErr // fn swallowed the failure
 		}
 		return true, fnErr
 	}
@@ -238,12 +238,14 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// call runs fn, turning a panic into an Internal error.
-func call(fn func(store.Tx) error, t store.Tx) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = core.Wrap(core.Internal, fmt.Errorf("panic: %v\n%s", p, debug.Stack()), "transaction panicked")
-		}
-	}()
-	return fn(t)
+var _ store.AuthGenerationReader = (*DB)(nil)
+
+// AuthGeneration reads the credential generation in one statement, outside any transaction:
+// one round trip instead of the three of a Read.
+func (db *DB) AuthGeneration(ctx context.Context) (int64, error) {
+	var g int64
+	if err := db.pool.QueryRow(ctx, sqlstore.AuthGenerationQuery).Scan(&g); err != nil {
+		return 0, core.Wrap(core.Internal, err, "postgres: read the auth generation")
+	}
+	return g, nil
 }

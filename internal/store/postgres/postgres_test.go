@@ -16,6 +16,7 @@ import (
 
 	"hangar/internal/core"
 	"hangar/internal/store"
+	"hangar/internal/store/sqlstore"
 	"hangar/internal/store/storetest"
 )
 
@@ -294,7 +295,7 @@ func TestSwallowedFailureRollsBack(t *testing.T) {
 		if err := st.CreateTeam(&core.Team{ID: "te1"}); err != nil {
 			return err
 		}
-		_, _ = st.(*tx).exec(`SELECT 1/0`) // aborts the transaction
+		_, _ = st.(*tx).Exec(`SELECT 1/0`) // aborts the transaction
 		return nil
 	})
 	if core.ErrorCode(err) != core.Internal {
@@ -369,8 +370,8 @@ func TestWriteGivesUp(t *testing.T) {
 		if err := st.CreateTeam(&core.Team{ID: "te1"}); err != nil {
 			return err
 		}
-		_, err := st.(*tx).exec(`DO $$ BEGIN RAISE EXCEPTION 'forced' USING ERRCODE = 'serialization_failure'; END $$`)
-		return st.(*tx).dbErr(err, "forced", "")
+		_, err := st.(*tx).Exec(`DO $$ BEGIN RAISE EXCEPTION 'forced' USING ERRCODE = 'serialization_failure'; END $$`)
+		return st.(*tx).Err(err, "forced", "")
 	})
 	if core.ErrorCode(err) != core.Internal || runs != 3 || !strings.Contains(err.Error(), "3 attempts") {
 		t.Errorf("Write: %v after %d runs, want Internal after 3", err, runs)
@@ -409,19 +410,6 @@ func TestWriteCancelledContext(t *testing.T) {
 	}
 }
 
-func TestMachineFieldSQLCoversCore(t *testing.T) {
-	for f := range core.MachineFields {
-		if _, ok := machineFieldSQL[f]; !ok {
-			t.Errorf("core.MachineFields has %q, machineFieldSQL does not", f)
-		}
-	}
-	for f := range machineFieldSQL {
-		if _, ok := core.MachineFields[f]; !ok {
-			t.Errorf("machineFieldSQL has %q, core.MachineFields does not", f)
-		}
-	}
-}
-
 // TestMachineQueryEdges: an int filter beyond int32 matches nothing instead of failing,
 // and ListMachines needs a team.
 func TestMachineQueryEdges(t *testing.T) {
@@ -444,6 +432,11 @@ func TestMachineQueryEdges(t *testing.T) {
 	if core.ErrorCode(err) != core.Invalid {
 		t.Errorf("ListMachines without a team: %v, want Invalid", err)
 	}
+}
+
+// buildMachineQuery is the SELECT that ListMachines runs for q.
+func buildMachineQuery(q core.MachineQuery) (string, []any, error) {
+	return sqlstore.MachineQuery(q, &dialect)
 }
 
 // TestMachineQueryPlan checks that the common machine listings can use an index.

@@ -3,14 +3,13 @@ package postgres
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"hangar/internal/core"
 	"hangar/internal/store"
+	"hangar/internal/store/sqlstore"
 )
 
 var _ store.Tx = (*tx)(nil)
@@ -24,38 +23,64 @@ const (
 	codeCheck         = "23514" // check_violation
 )
 
-// tx implements store.Tx on a pgx.Tx. Its methods live in one file per resource.
+// dialect is PostgreSQL's: an integer filter is cast to bigint, LIMIT NULL is no limit, and
+// concurrent writers lock the rows they place on or claim.
+var dialect = sqlstore.Dialect{
+	Name:     "postgres",
+	Classify: classify,
+	IntCast:  "::bigint",
+	NoLimit:  nil,
+	RowLocks: true,
+	MigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at BIGINT  NOT NULL)`,
+}
+
+// tx is a store.Tx on a pgx.Tx: the shared methods of sqlstore.Tx over tx itself as their
+// executor. pgx prepares each statement text once per connection and caches it.
 type tx struct {
-	ctx   context.Context
-	q     pgx.Tx
-	write bool // a Write transaction (SERIALIZABLE), not a Read
-	clock core.Clock
-	// retryErr is the first serialization failure or deadlock a statement hit. The
-	// transaction can then only be retried, whatever fn does with the error.
-	retryErr error
+	sqlstore.Tx
+	ctx context.Context
+	q   pgx.Tx
 }
 
-// exec, query and queryRow run a statement. pgx prepares each statement text once per
-// connection and caches it.
-func (t *tx) exec(query string, args ...any) (pgconn.CommandTag, error) {
-	return t.q.Exec(t.ctx, query, args...)
+func newTx(ctx context.Context, q pgx.Tx, clock core.Clock, write bool) *tx {
+	t := &tx{ctx: ctx, q: q}
+	t.Tx = sqlstore.NewTx(t, &dialect, clock, write)
+	return t
 }
 
-func (t *tx) query(query string, args ...any) (pgx.Rows, error) {
+// Exec implements sqlstore.Executor.
+func (t *tx) Exec(query string, args ...any) (int64, error) {
+	tag, err := t.q.Exec(t.ctx, query, args...)
+	return tag.RowsAffected(), err
+}
+
+// Query implements sqlstore.Executor.
+func (t *tx) Query(query string, args ...any) (sqlstore.Rows, error) {
 	return t.q.Query(t.ctx, query, args...)
 }
 
-func (t *tx) queryRow(query string, args ...any) pgx.Row {
+// QueryBuilt implements sqlstore.Executor; pgx's statement cache is bounded (LRU), so a
+// built query is treated like a fixed one.
+func (t *tx) QueryBuilt(query string, args ...any) (sqlstore.Rows, error) {
+	return t.Query(query, args...)
+}
+
+// QueryRow implements sqlstore.Executor.
+func (t *tx) QueryRow(query string, args ...any) sqlstore.Row {
 	return t.q.QueryRow(t.ctx, query, args...)
 }
 
-// savepoint names the savepoint of guarded; one at a time, so one name suffices.
+// savepoint names the savepoint of ExecGuarded; one at a time, so one name suffices.
 const savepoint = "hangar_stmt"
 
-// guarded runs a statement that may fail on a constraint inside a savepoint, so that its
-// failure undoes only the statement and leaves the transaction usable. SAVEPOINT, the
-// statement and RELEASE go in one pipelined batch: one round trip, plus one more on failure.
-func (t *tx) guarded(query string, args ...any) (pgconn.CommandTag, error) {
+// ExecGuarded implements sqlstore.Executor: it runs the statement inside a savepoint, so
+// that its failure undoes only the statement and leaves the transaction usable. SAVEPOINT,
+// the statement and RELEASE go in one pipelined batch: one round trip, plus one more on
+// failure.
+func (t *tx) ExecGuarded(query string, args ...any) (int64, error) {
 	b := &pgx.Batch{}
 	b.Queue("SAVEPOINT " + savepoint)
 	b.Queue(query, args...)
@@ -67,134 +92,35 @@ func (t *tx) guarded(query string, args ...any) (pgconn.CommandTag, error) {
 	closeErr := br.Close()
 	switch {
 	case spErr != nil: // the transaction was unusable before the statement
-		return tag, spErr
+		return 0, spErr
 	case err != nil:
 		// Simple protocol (no arguments): both commands in one round trip.
 		if _, rbErr := t.q.Exec(t.ctx, "ROLLBACK TO SAVEPOINT "+savepoint+"; RELEASE SAVEPOINT "+savepoint); rbErr != nil {
-			return tag, errors.Join(err, rbErr)
+			return 0, errors.Join(err, rbErr)
 		}
-		return tag, err
+		return 0, err
 	case relErr != nil:
-		return tag, relErr
+		return 0, relErr
 	}
-	return tag, closeErr
+	return tag.RowsAffected(), closeErr
 }
 
-// execOne runs a statement that must change exactly one row; NotFound otherwise.
-func (t *tx) execOne(what, id, query string, args ...any) error {
-	tag, err := t.exec(query, args...)
-	if err != nil {
-		return t.dbErr(err, what, id)
-	}
-	if tag.RowsAffected() == 0 {
-		return notFound(what, id)
-	}
-	return nil
-}
-
-// insert runs an INSERT ... ON CONFLICT DO NOTHING and reports a Conflict when it inserted
-// nothing: a duplicate key then raises no error and aborts nothing. msg is the Conflict's
-// message ("" for "<what> <id> already exists").
-func (t *tx) insert(what, id, msg, query string, args ...any) error {
-	tag, err := t.exec(query, args...)
-	if err != nil {
-		return t.dbErr(err, what, id)
-	}
-	if tag.RowsAffected() == 0 {
-		return conflict(what, id, msg)
-	}
-	return nil
-}
-
-// insertReturning is insert for an INSERT ... ON CONFLICT DO NOTHING RETURNING that scans
-// its one row into dest.
-func (t *tx) insertReturning(what, id, msg, query string, args []any, dest ...any) error {
-	err := t.queryRow(query, args...).Scan(dest...)
+// classify implements sqlstore.Dialect.Classify on SQLSTATE codes.
+func classify(err error) sqlstore.ErrorKind {
 	if errors.Is(err, pgx.ErrNoRows) {
-		return conflict(what, id, msg)
+		return sqlstore.ErrNoRows
 	}
-	return t.dbErr(err, what, id)
-}
-
-// scanner is a pgx.Row or pgx.Rows.
-type scanner interface{ Scan(dest ...any) error }
-
-// list runs query and scans every row with scan.
-func list[T any](t *tx, what string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := t.query(query, args...)
-	if err != nil {
-		return nil, t.dbErr(err, what, "")
+	switch pgCode(err) {
+	case codeSerialization, codeDeadlock:
+		return sqlstore.ErrRetry
+	case codeUnique:
+		return sqlstore.ErrUnique
+	case codeForeignKey:
+		return sqlstore.ErrForeignKey
+	case codeCheck:
+		return sqlstore.ErrCheck
 	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, t.dbErr(err, what, "")
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, t.dbErr(err, what, "")
-	}
-	return out, nil
-}
-
-// Errors.
-
-func notFound(what, id string) error {
-	return core.Errorf(core.NotFound, "%s not found", name(what, id))
-}
-
-// conflict is the Conflict of a duplicate key, with msg or a default message.
-func conflict(what, id, msg string) error {
-	if msg == "" {
-		msg = name(what, id) + " already exists"
-	}
-	return core.Errorf(core.Conflict, "%s", msg)
-}
-
-// name is what followed by id, if any.
-func name(what, id string) string {
-	if id == "" {
-		return what
-	}
-	return what + " " + id
-}
-
-// dbErr translates a driver error: no rows is NotFound, a unique violation Conflict,
-// anything else Internal. A serialization failure or deadlock also marks t for retry.
-func (t *tx) dbErr(err error, what, id string) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return notFound(what, id)
-	}
-	if retryable(err) {
-		if t.retryErr == nil {
-			t.retryErr = core.Wrap(core.Internal, err, "postgres: "+name(what, id)+": concurrent transactions conflicted")
-		}
-		return t.retryErr
-	}
-	if pgCode(err) == codeUnique {
-		return core.Wrap(core.Conflict, err, name(what, id)+" already exists")
-	}
-	var ce *core.Error
-	if errors.As(err, &ce) {
-		return err
-	}
-	return core.Wrap(core.Internal, err, "postgres: "+name(what, id))
-}
-
-// dbErrConflict is dbErr with msg as the message of a Conflict, for tables with several
-// unique keys.
-func (t *tx) dbErrConflict(err error, what, id, msg string) error {
-	e := t.dbErr(err, what, id)
-	if core.ErrorCode(e) == core.Conflict {
-		return core.Wrap(core.Conflict, err, msg)
-	}
-	return e
+	return sqlstore.ErrOther
 }
 
 // pgCode returns the SQLSTATE of a PostgreSQL error, or "".
@@ -208,52 +134,4 @@ func pgCode(err error) string {
 
 // retryable reports a serialization failure or deadlock: the transaction may succeed if
 // run again.
-func retryable(err error) bool {
-	switch pgCode(err) {
-	case codeSerialization, codeDeadlock:
-		return true
-	}
-	return false
-}
-
-// Column conversions. Times are unix milliseconds; nil pointers are NULL (pgx binds a nil
-// pointer as NULL and scans NULL into a pointer-to-pointer as nil).
-
-func ms(t time.Time) int64 { return t.UnixMilli() }
-
-func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
-
-// nullMS is the column value of an optional time.
-func nullMS(t *time.Time) *int64 {
-	if t == nil {
-		return nil
-	}
-	v := t.UnixMilli()
-	return &v
-}
-
-// timeCol scans a millisecond column into a time.Time.
-type timeCol struct{ dst *time.Time }
-
-// ScanInt64 implements pgtype.Int64Scanner.
-func (c timeCol) ScanInt64(v pgtype.Int8) error {
-	if !v.Valid {
-		return errors.New("NULL in a NOT NULL time column")
-	}
-	*c.dst = fromMS(v.Int64)
-	return nil
-}
-
-// nullTimeCol scans a nullable millisecond column into a *time.Time.
-type nullTimeCol struct{ dst **time.Time }
-
-// ScanInt64 implements pgtype.Int64Scanner.
-func (c nullTimeCol) ScanInt64(v pgtype.Int8) error {
-	if !v.Valid {
-		*c.dst = nil
-		return nil
-	}
-	t := fromMS(v.Int64)
-	*c.dst = &t
-	return nil
-}
+func retryable(err error) bool { return classify(err) == sqlstore.ErrRetry }

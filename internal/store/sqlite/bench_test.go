@@ -21,7 +21,7 @@ func (db *DB) writeDirect(ctx context.Context, fn func(store.Tx) error) error {
 		return err
 	}
 	defer db.wstmts.fill()
-	if err := fn(&tx{ctx: ctx, q: sqlTx, stmts: db.wstmts, clock: db.opts.Clock}); err != nil {
+	if err := fn(newTx(ctx, sqlTx, db.wstmts, db.opts.Clock, true)); err != nil {
 		_ = sqlTx.Rollback()
 		return err
 	}

@@ -1,6 +1,11 @@
 // Package sqlite implements store.Store on an embedded SQLite database through the pure-Go
 // driver modernc.org/sqlite, so Hangar builds with CGO_ENABLED=0.
 //
+// The store's statements are package sqlstore's, shared with the postgres package; this
+// package holds what is SQLite's own: opening the database, its migrations, the single
+// writer with group commit, the prepared-statement cache, and the dialect (error codes,
+// LIMIT -1).
+//
 // The database runs in WAL mode with foreign keys on and a busy timeout. Open applies the
 // embedded migrations (migrations/*.sql) in one transaction and records them in the
 // schema_migrations table, so opening an up-to-date database changes nothing.

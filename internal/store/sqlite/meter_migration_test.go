@@ -80,3 +80,6 @@ func TestMeterMigrationBackfill(t *testing.T) {
 		}
 	}
 }
+
+// ms is the column value of a time: unix milliseconds.
+func ms(t time.Time) int64 { return t.UnixMilli() }

@@ -155,7 +155,7 @@ func (db *DB) Read(ctx context.Context, fn func(store.Tx) error) error {
 		_ = sqlTx.Rollback()
 		db.rstmts.fill() // this Read's connection is back in the pool
 	}()
-	return fn(&tx{ctx: ctx, q: sqlTx, stmts: db.rstmts, clock: db.opts.Clock})
+	return fn(newTx(ctx, sqlTx, db.rstmts, db.opts.Clock, false))
 }
 
 // Write runs fn in a read-write transaction, committed together with the Writes queued at

@@ -4,214 +4,128 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"hangar/internal/core"
 	"hangar/internal/store"
+	"hangar/internal/store/sqlstore"
 )
 
 var _ store.Tx = (*tx)(nil)
 
-// tx implements store.Tx on a *sql.Tx. Its methods live in one file per resource.
+// dialect is SQLite's: LIMIT -1 is no limit, and the single writer needs no row locks.
+var dialect = sqlstore.Dialect{
+	Name:     "sqlite",
+	Classify: classify,
+	NoLimit:  int64(-1),
+	MigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at INTEGER NOT NULL)`,
+}
+
+// tx is a store.Tx on a *sql.Tx: the shared methods of sqlstore.Tx over tx itself as their
+// executor.
 type tx struct {
+	sqlstore.Tx
 	ctx   context.Context
 	q     *sql.Tx
-	stmts *stmtCache
-	clock core.Clock
+	stmts *stmtCache // nil: nothing is prepared (migrations)
 }
 
-// exec, query and queryRow run a fixed statement, prepared once per connection. Queries
-// built at run time go to t.q directly so they do not crowd the cache.
-func (t *tx) exec(query string, args ...any) (sql.Result, error) {
-	if s := t.stmts.lookup(query); s != nil {
-		return t.q.StmtContext(t.ctx, s).ExecContext(t.ctx, args...)
+func newTx(ctx context.Context, q *sql.Tx, stmts *stmtCache, clock core.Clock, write bool) *tx {
+	t := &tx{ctx: ctx, q: q, stmts: stmts}
+	t.Tx = sqlstore.NewTx(t, &dialect, clock, write)
+	return t
+}
+
+// stmt returns the prepared statement of a fixed query bound to t, or nil if it is not
+// prepared yet (or t prepares nothing).
+func (t *tx) stmt(query string) *sql.Stmt {
+	if t.stmts == nil {
+		return nil
 	}
-	return t.q.ExecContext(t.ctx, query, args...)
-}
-
-func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
 	if s := t.stmts.lookup(query); s != nil {
-		return t.q.StmtContext(t.ctx, s).QueryContext(t.ctx, args...)
+		return t.q.StmtContext(t.ctx, s)
 	}
-	return t.q.QueryContext(t.ctx, query, args...)
+	return nil
 }
 
-func (t *tx) queryRow(query string, args ...any) *sql.Row {
-	if s := t.stmts.lookup(query); s != nil {
-		return t.q.StmtContext(t.ctx, s).QueryRowContext(t.ctx, args...)
+// Exec implements sqlstore.Executor with a statement prepared once per connection.
+func (t *tx) Exec(query string, args ...any) (int64, error) {
+	var (
+		res sql.Result
+		err error
+	)
+	if s := t.stmt(query); s != nil {
+		res, err = s.ExecContext(t.ctx, args...)
+	} else {
+		res, err = t.q.ExecContext(t.ctx, query, args...)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// ExecGuarded implements sqlstore.Executor. SQLite undoes a failed statement by itself and
+// leaves the transaction usable, so it is Exec.
+func (t *tx) ExecGuarded(query string, args ...any) (int64, error) { return t.Exec(query, args...) }
+
+// Query implements sqlstore.Executor with a statement prepared once per connection.
+func (t *tx) Query(query string, args ...any) (sqlstore.Rows, error) {
+	if s := t.stmt(query); s != nil {
+		return wrapRows(s.QueryContext(t.ctx, args...))
+	}
+	return t.QueryBuilt(query, args...)
+}
+
+// QueryBuilt implements sqlstore.Executor: the query goes to the transaction directly, so
+// that queries built at run time do not crowd the statement cache.
+func (t *tx) QueryBuilt(query string, args ...any) (sqlstore.Rows, error) {
+	return wrapRows(t.q.QueryContext(t.ctx, query, args...))
+}
+
+// QueryRow implements sqlstore.Executor with a statement prepared once per connection.
+func (t *tx) QueryRow(query string, args ...any) sqlstore.Row {
+	if s := t.stmt(query); s != nil {
+		return s.QueryRowContext(t.ctx, args...)
 	}
 	return t.q.QueryRowContext(t.ctx, query, args...)
 }
 
-// execOne runs a statement that must change exactly one row; NotFound otherwise.
-func (t *tx) execOne(what, id, query string, args ...any) error {
-	res, err := t.exec(query, args...)
+// rows adapts *sql.Rows to sqlstore.Rows, whose Close reports nothing (its error, if any,
+// also comes from Err).
+type rows struct{ *sql.Rows }
+
+func (r rows) Close() { _ = r.Rows.Close() }
+
+func wrapRows(r *sql.Rows, err error) (sqlstore.Rows, error) {
 	if err != nil {
-		return dbErr(err, what, id)
+		return nil, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return dbErr(err, what, id)
-	}
-	if n == 0 {
-		return notFound(what, id)
-	}
-	return nil
+	return rows{r}, nil
 }
 
-// scanner is a *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }
-
-// list runs query and scans every row with scan.
-func list[T any](t *tx, what string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := t.query(query, args...)
-	return collect(rows, err, what, scan)
-}
-
-// collect scans every row of rows with scan.
-func collect[T any](rows *sql.Rows, err error, what string, scan func(scanner) (T, error)) ([]T, error) {
-	if err != nil {
-		return nil, dbErr(err, what, "")
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, dbErr(err, what, "")
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbErr(err, what, "")
-	}
-	return out, nil
-}
-
-// Errors.
-
-func notFound(what, id string) error {
-	return core.Errorf(core.NotFound, "%s not found", name(what, id))
-}
-
-// name is what followed by id, if any.
-func name(what, id string) string {
-	if id == "" {
-		return what
-	}
-	return what + " " + id
-}
-
-// dbErr translates a driver error: no rows is NotFound, a UNIQUE or PRIMARY KEY violation is
-// Conflict, anything else Internal.
-func dbErr(err error, what, id string) error {
-	if err == nil {
-		return nil
-	}
+// classify implements sqlstore.Dialect.Classify on modernc.org/sqlite's extended result
+// codes.
+func classify(err error) sqlstore.ErrorKind {
 	if errors.Is(err, sql.ErrNoRows) {
-		return notFound(what, id)
+		return sqlstore.ErrNoRows
 	}
-	switch sqliteCode(err) {
-	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-		return core.Wrap(core.Conflict, err, name(what, id)+" already exists")
-	}
-	var ce *core.Error
-	if errors.As(err, &ce) {
-		return err
-	}
-	return core.Wrap(core.Internal, err, "sqlite: "+name(what, id))
-}
-
-// dbErrConflict is dbErr with msg as the message of a Conflict, for tables with several
-// unique keys.
-func dbErrConflict(err error, what, id, msg string) error {
-	e := dbErr(err, what, id)
-	if core.ErrorCode(e) == core.Conflict {
-		return core.Wrap(core.Conflict, err, msg)
-	}
-	return e
-}
-
-// sqliteCode returns the extended result code of a SQLite error, or 0.
-func sqliteCode(err error) int {
 	var se *sqlite.Error
-	if errors.As(err, &se) {
-		return se.Code()
+	if !errors.As(err, &se) {
+		return sqlstore.ErrOther
 	}
-	return 0
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return sqlstore.ErrUnique
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return sqlstore.ErrForeignKey
+	case sqlite3.SQLITE_CONSTRAINT_CHECK:
+		return sqlstore.ErrCheck
+	}
+	return sqlstore.ErrOther
 }
-
-// Column conversions. Times are unix milliseconds; nil pointers are NULL.
-
-func ms(t time.Time) int64 { return t.UnixMilli() }
-
-func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
-
-// nullMS is the column value of an optional time.
-func nullMS(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UnixMilli()
-}
-
-// nullable is the column value of an optional scalar.
-func nullable[T any](p *T) any {
-	if p == nil {
-		return nil
-	}
-	return *p
-}
-
-// timeCol scans a millisecond column into a time.Time.
-type timeCol struct{ dst *time.Time }
-
-func (c timeCol) Scan(v any) error {
-	var n sql.NullInt64
-	if err := n.Scan(v); err != nil {
-		return err
-	}
-	if !n.Valid {
-		return errors.New("NULL in a NOT NULL time column")
-	}
-	*c.dst = fromMS(n.Int64)
-	return nil
-}
-
-// nullTimeCol scans a nullable millisecond column into a *time.Time.
-type nullTimeCol struct{ dst **time.Time }
-
-func (c nullTimeCol) Scan(v any) error {
-	var n sql.NullInt64
-	if err := n.Scan(v); err != nil {
-		return err
-	}
-	if !n.Valid {
-		*c.dst = nil
-		return nil
-	}
-	t := fromMS(n.Int64)
-	*c.dst = &t
-	return nil
-}
-
-// nullCol scans a nullable column into a *T.
-type nullCol[T any] struct{ dst **T }
-
-func (c nullCol[T]) Scan(v any) error {
-	var n sql.Null[T]
-	if err := n.Scan(v); err != nil {
-		return err
-	}
-	if !n.Valid {
-		*c.dst = nil
-		return nil
-	}
-	*c.dst = &n.V
-	return nil
-}
-
-func ptrCol[T any](dst **T) nullCol[T] { return nullCol[T]{dst} }

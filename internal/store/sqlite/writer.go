@@ -3,13 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
 	"hangar/internal/core"
 	"hangar/internal/store"
+	"hangar/internal/store/sqlstore"
 )
 
 // writeReq is one Write call waiting for the writer goroutine.
@@ -159,7 +158,7 @@ func (w *writer) runOne(ctx context.Context, sqlTx *sql.Tx, fn func(store.Tx) er
 	if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 		return nil, core.Wrap(core.Internal, err, "sqlite: savepoint")
 	}
-	fnErr = call(fn, &tx{ctx: ctx, q: sqlTx, stmts: w.stmts, clock: w.clock})
+	fnErr = sqlstore.Call(fn, newTx(ctx, sqlTx, w.stmts, w.clock, true))
 	if fnErr != nil {
 		if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
 			return fnErr, core.Wrap(core.Internal, err, "sqlite: rollback to savepoint")
@@ -169,14 +168,4 @@ func (w *writer) runOne(ctx context.Context, sqlTx *sql.Tx, fn func(store.Tx) er
 		return fnErr, core.Wrap(core.Internal, err, "sqlite: release savepoint")
 	}
 	return fnErr, nil
-}
-
-// call runs fn, turning a panic into an Internal error.
-func call(fn func(store.Tx) error, t store.Tx) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = core.Wrap(core.Internal, fmt.Errorf("panic: %v\n%s", p, debug.Stack()), "write transaction panicked")
-		}
-	}()
-	return fn(t)
 }

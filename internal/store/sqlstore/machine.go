@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"fmt"
@@ -24,27 +24,27 @@ var machineCols = []string{
 func machineArgs(m *core.Machine) []any {
 	return []any{
 		m.ID, m.Name, m.TeamID, m.UserID, m.Region, m.MachineType, m.BillingType, m.TemplateID, m.SizeGB,
-		nullable(m.OS), nullable(m.RAM), m.CPUs, nullable(m.GPU), nullable(m.StorageTotal), nullable(m.StorageUsed),
-		m.AgentType, nullable(m.ShutdownTimeoutInHours), m.ShutdownTimeoutForces, m.PerformAutoSnapshot,
-		nullable(m.AutoSnapshotFrequency), nullable(m.AutoSnapshotSaveCount), m.DynamicPublicIP, m.IsManaged,
-		m.UpdatesPending, nullable(m.NetworkID), nullable(m.PrivateIP), nullable(m.PublicIP), nullable(m.ScriptID),
-		nullMS(m.LastRun), nullable(m.NotificationMail), m.TakeInitialSnapshot, nullable(m.RestorePointSnapshotID),
-		nullable(m.RestorePointFrequency), m.State, m.HostID, m.HoldsCapacity, m.Booted, m.OpEvent,
+		m.OS, m.RAM, m.CPUs, m.GPU, m.StorageTotal, m.StorageUsed,
+		m.AgentType, m.ShutdownTimeoutInHours, m.ShutdownTimeoutForces, m.PerformAutoSnapshot,
+		m.AutoSnapshotFrequency, m.AutoSnapshotSaveCount, m.DynamicPublicIP, m.IsManaged,
+		m.UpdatesPending, m.NetworkID, m.PrivateIP, m.PublicIP, m.ScriptID,
+		nullMS(m.LastRun), m.NotificationMail, m.TakeInitialSnapshot, m.RestorePointSnapshotID,
+		m.RestorePointFrequency, m.State, m.HostID, m.HoldsCapacity, m.Booted, m.OpEvent,
 		ms(m.PhaseSince), nullMS(m.NextAt), m.Attempts, ms(m.Created),
 		m.MarkRestorePoint, nullMS(m.ShutdownAt), nullMS(m.SnapshotAt),
 	}
 }
 
-func scanMachine(s scanner) (core.Machine, error) {
+func scanMachine(s Row) (core.Machine, error) {
 	var m core.Machine
 	err := s.Scan(&m.InternalID,
 		&m.ID, &m.Name, &m.TeamID, &m.UserID, &m.Region, &m.MachineType, &m.BillingType, &m.TemplateID, &m.SizeGB,
-		ptrCol(&m.OS), ptrCol(&m.RAM), &m.CPUs, ptrCol(&m.GPU), ptrCol(&m.StorageTotal), ptrCol(&m.StorageUsed),
-		&m.AgentType, ptrCol(&m.ShutdownTimeoutInHours), &m.ShutdownTimeoutForces, &m.PerformAutoSnapshot,
-		ptrCol(&m.AutoSnapshotFrequency), ptrCol(&m.AutoSnapshotSaveCount), &m.DynamicPublicIP, &m.IsManaged,
-		&m.UpdatesPending, ptrCol(&m.NetworkID), ptrCol(&m.PrivateIP), ptrCol(&m.PublicIP), ptrCol(&m.ScriptID),
-		nullTimeCol{&m.LastRun}, ptrCol(&m.NotificationMail), &m.TakeInitialSnapshot,
-		ptrCol(&m.RestorePointSnapshotID), ptrCol(&m.RestorePointFrequency), &m.State, &m.HostID,
+		&m.OS, &m.RAM, &m.CPUs, &m.GPU, &m.StorageTotal, &m.StorageUsed,
+		&m.AgentType, &m.ShutdownTimeoutInHours, &m.ShutdownTimeoutForces, &m.PerformAutoSnapshot,
+		&m.AutoSnapshotFrequency, &m.AutoSnapshotSaveCount, &m.DynamicPublicIP, &m.IsManaged,
+		&m.UpdatesPending, &m.NetworkID, &m.PrivateIP, &m.PublicIP, &m.ScriptID,
+		nullTimeCol{&m.LastRun}, &m.NotificationMail, &m.TakeInitialSnapshot,
+		&m.RestorePointSnapshotID, &m.RestorePointFrequency, &m.State, &m.HostID,
 		&m.HoldsCapacity, &m.Booted, &m.OpEvent, timeCol{&m.PhaseSince}, nullTimeCol{&m.NextAt}, &m.Attempts,
 		timeCol{&m.Created}, &m.MarkRestorePoint, nullTimeCol{&m.ShutdownAt}, nullTimeCol{&m.SnapshotAt})
 	return m, err
@@ -54,7 +54,7 @@ func scanMachine(s scanner) (core.Machine, error) {
 var (
 	machineSelect = "SELECT internal_id, " + strings.Join(machineCols, ", ") + " FROM machines"
 	machineInsert = "INSERT INTO machines (" + strings.Join(machineCols, ", ") + ") VALUES (" +
-		placeholders(1, len(machineCols)) + ") RETURNING internal_id"
+		placeholders(1, len(machineCols)) + ") ON CONFLICT DO NOTHING RETURNING internal_id"
 	machineUpdate = func() string {
 		sets := make([]string, 0, len(machineCols)-1)
 		for i, c := range machineCols[1:] { // every column but id, which is $1
@@ -73,60 +73,64 @@ func placeholders(from, n int) string {
 	return strings.Join(ps, ", ")
 }
 
-func (t *tx) CreateMachine(m *core.Machine) error {
-	err := t.queryRow(machineInsert, machineArgs(m)...).Scan(&m.InternalID)
-	return dbErr(err, "machine", m.ID)
+// CreateMachine reports a Conflict for an id taken by a live or destroyed machine.
+func (t *Tx) CreateMachine(m *core.Machine) error {
+	return t.insertReturning("machine", m.ID, machineInsert, machineArgs(m), &m.InternalID)
 }
 
-func (t *tx) GetMachine(id string) (core.Machine, error) {
-	m, err := scanMachine(t.queryRow(machineSelect+` WHERE id = $1 AND deleted_at IS NULL`, id))
-	return m, dbErr(err, "machine", id)
+// GetMachine implements store.Tx.
+func (t *Tx) GetMachine(id string) (core.Machine, error) {
+	m, err := scanMachine(t.x.QueryRow(machineSelect+` WHERE id = $1 AND deleted_at IS NULL`, id))
+	return m, t.Err(err, "machine", id)
 }
 
 // UpdateMachine writes every field but InternalID; the lease columns are left alone.
-func (t *tx) UpdateMachine(m *core.Machine) error {
+func (t *Tx) UpdateMachine(m *core.Machine) error {
 	return t.execOne("machine", m.ID, machineUpdate, machineArgs(m)...)
 }
 
 // DeleteMachine soft-deletes the machine (the row stays for billing with deleted_at set),
 // drops its lease, and removes its access grants, private IPs and snapshot records.
-func (t *tx) DeleteMachine(id string, at time.Time) error {
+func (t *Tx) DeleteMachine(id string, at time.Time) error {
 	if err := t.execOne("machine", id, `UPDATE machines SET deleted_at = $2, lease_owner = NULL, lease_until = NULL
 		WHERE id = $1 AND deleted_at IS NULL`, id, ms(at)); err != nil {
 		return err
 	}
-	if _, err := t.exec(`DELETE FROM machine_access WHERE machine_id = $1`, id); err != nil {
-		return dbErr(err, "machine access", id)
+	if _, err := t.x.Exec(`DELETE FROM machine_access WHERE machine_id = $1`, id); err != nil {
+		return t.Err(err, "machine access", id)
 	}
-	if _, err := t.exec(`DELETE FROM snapshots WHERE machine_id = $1`, id); err != nil {
-		return dbErr(err, "machine snapshots", id)
+	if _, err := t.x.Exec(`DELETE FROM snapshots WHERE machine_id = $1`, id); err != nil {
+		return t.Err(err, "machine snapshots", id)
 	}
 	return t.DeletePrivateIPs(id)
 }
 
-func (t *tx) ListMachines(q core.MachineQuery) ([]core.Machine, error) {
-	query, args, err := buildMachineQuery(q)
+// ListMachines implements store.Tx.
+func (t *Tx) ListMachines(q core.MachineQuery) ([]core.Machine, error) {
+	query, args, err := MachineQuery(q, t.d)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := t.q.QueryContext(t.ctx, query, args...) // built at run time: not cached
-	return collect(rows, err, "machines", scanMachine)
+	rows, err := t.x.QueryBuilt(query, args...)
+	return collect(t, rows, err, "machines", scanMachine)
 }
 
-func (t *tx) SetAccess(machineID, userID string, on bool) error {
+// SetAccess implements store.Tx.
+func (t *Tx) SetAccess(machineID, userID string, on bool) error {
 	var err error
 	if on {
-		_, err = t.exec(`INSERT INTO machine_access (machine_id, user_id) VALUES ($1, $2)
+		_, err = t.x.Exec(`INSERT INTO machine_access (machine_id, user_id) VALUES ($1, $2)
 			ON CONFLICT (machine_id, user_id) DO NOTHING`, machineID, userID)
 	} else {
-		_, err = t.exec(`DELETE FROM machine_access WHERE machine_id = $1 AND user_id = $2`, machineID, userID)
+		_, err = t.x.Exec(`DELETE FROM machine_access WHERE machine_id = $1 AND user_id = $2`, machineID, userID)
 	}
-	return dbErr(err, "machine access", machineID)
+	return t.Err(err, "machine access", machineID)
 }
 
-func (t *tx) HasAccess(machineID, userID string) (bool, error) {
+// HasAccess implements store.Tx.
+func (t *Tx) HasAccess(machineID, userID string) (bool, error) {
 	var ok bool
-	err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM machine_access WHERE machine_id = $1 AND user_id = $2)`,
+	err := t.x.QueryRow(`SELECT EXISTS (SELECT 1 FROM machine_access WHERE machine_id = $1 AND user_id = $2)`,
 		machineID, userID).Scan(&ok)
-	return ok, dbErr(err, "machine access", machineID)
+	return ok, t.Err(err, "machine access", machineID)
 }

@@ -1,6 +1,4 @@
-// Package sqlq builds the SQL that the SQLite and PostgreSQL stores share: the machine listing
-// with its filters, order and paging (core.MachineQuery).
-package sqlq
+package sqlstore
 
 import (
 	"fmt"
@@ -9,9 +7,9 @@ import (
 	"hangar/internal/core"
 )
 
-// MachineFieldSQL maps every key of core.MachineFields to its SQL expression. usageRate is
+// machineFieldSQL maps every key of core.MachineFields to its SQL expression. usageRate is
 // derived from the machine type and billing type.
-var MachineFieldSQL = map[string]string{
+var machineFieldSQL = map[string]string{
 	"id": "id", "name": "name", "os": "os", "ram": "ram", "cpus": "cpus", "gpu": "gpu",
 	"storageTotal": "storage_total", "storageUsed": "storage_used",
 	"usageRate":              "(machine_type || ' ' || billing_type)",
@@ -25,19 +23,10 @@ var MachineFieldSQL = map[string]string{
 	"restorePointSnapshotId": "restore_point_snapshot_id", "restorePointFrequency": "restore_point_frequency",
 }
 
-// Dialect holds what differs between the SQL backends in a machine listing.
-type Dialect struct {
-	// IntCast is appended to the placeholder of an integer filter ("::bigint" on PostgreSQL).
-	IntCast string
-	// NoLimit is the LIMIT value that means no limit (-1 on SQLite, NULL on PostgreSQL).
-	NoLimit any
-}
-
-// MachineQuery translates q into selectPrefix (a "SELECT … FROM machines") followed by its
-// WHERE, ORDER BY, LIMIT and OFFSET, with numbered placeholders ($1, $2, …) that both SQLite
-// and PostgreSQL bind. Field names come from a fixed map and values are always bound, never
-// spliced into the SQL.
-func MachineQuery(selectPrefix string, q core.MachineQuery, d Dialect) (string, []any, error) {
+// MachineQuery translates q into one SELECT of the machine columns with its WHERE, ORDER BY,
+// LIMIT and OFFSET, in dialect d, with numbered placeholders ($1, $2, …). Field names come
+// from a fixed map and values are always bound, never spliced into the SQL.
+func MachineQuery(q core.MachineQuery, d *Dialect) (string, []any, error) {
 	if q.TeamID == "" {
 		return "", nil, core.Errorf(core.Invalid, "a machine query needs a team")
 	}
@@ -93,14 +82,14 @@ func MachineQuery(selectPrefix string, q core.MachineQuery, d Dialect) (string, 
 	if q.Limit > 0 {
 		limit = int64(q.Limit)
 	}
-	query := selectPrefix + " WHERE " + strings.Join(where, " AND ") + " ORDER BY " + strings.Join(order, ", ") +
+	query := machineSelect + " WHERE " + strings.Join(where, " AND ") + " ORDER BY " + strings.Join(order, ", ") +
 		" LIMIT " + arg(limit) + " OFFSET " + arg(int64(q.Skip))
 	return query, args, nil
 }
 
 func machineField(name string) (string, core.FieldKind, error) {
 	kind, ok := core.MachineFields[name]
-	col, ok2 := MachineFieldSQL[name]
+	col, ok2 := machineFieldSQL[name]
 	if !ok || !ok2 {
 		return "", 0, core.Errorf(core.Invalid, "unknown machine field %q", name)
 	}

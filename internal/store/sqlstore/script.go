@@ -1,10 +1,10 @@
-package postgres
+package sqlstore
 
 import "hangar/internal/core"
 
 const scriptCols = `id, owner_type, owner_id, team_id, name, description, body, enabled, run_once, created`
 
-func scanScript(s scanner) (core.Script, error) {
+func scanScript(s Row) (core.Script, error) {
 	var c core.Script
 	err := s.Scan(&c.ID, &c.OwnerType, &c.OwnerID, &c.TeamID, &c.Name, &c.Description, &c.Text,
 		&c.Enabled, &c.RunOnce, timeCol{&c.Created})
@@ -13,34 +13,37 @@ func scanScript(s scanner) (core.Script, error) {
 
 // CreateScript covers both unique keys (the id, and the name per owner) with one ON
 // CONFLICT DO NOTHING.
-func (t *tx) CreateScript(c *core.Script) error {
+func (t *Tx) CreateScript(c *core.Script) error {
 	return t.insert("script", c.ID, "script "+c.ID+" exists, or its owner already has a script named "+c.Name,
 		`INSERT INTO scripts (`+scriptCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
 		c.ID, c.OwnerType, c.OwnerID, c.TeamID, c.Name, c.Description, c.Text, c.Enabled, c.RunOnce, ms(c.Created))
 }
 
-func (t *tx) GetScript(id string) (core.Script, error) {
-	c, err := scanScript(t.queryRow(`SELECT `+scriptCols+` FROM scripts WHERE id = $1`, id))
-	return c, t.dbErr(err, "script", id)
+// GetScript implements store.Tx.
+func (t *Tx) GetScript(id string) (core.Script, error) {
+	c, err := scanScript(t.x.QueryRow(`SELECT `+scriptCols+` FROM scripts WHERE id = $1`, id))
+	return c, t.Err(err, "script", id)
 }
 
-func (t *tx) ListScripts(teamID string) ([]core.Script, error) {
+// ListScripts implements store.Tx.
+func (t *Tx) ListScripts(teamID string) ([]core.Script, error) {
 	return list(t, "scripts", scanScript, `SELECT `+scriptCols+` FROM scripts
 		WHERE team_id = $1 ORDER BY created, id`, teamID)
 }
 
 // DeleteScript removes the script and clears scriptId on every machine, destroyed ones
 // included.
-func (t *tx) DeleteScript(id string) error {
+func (t *Tx) DeleteScript(id string) error {
 	if err := t.execOne("script", id, `DELETE FROM scripts WHERE id = $1`, id); err != nil {
 		return err
 	}
-	_, err := t.exec(`UPDATE machines SET script_id = NULL WHERE script_id = $1`, id)
-	return t.dbErr(err, "script machines", id)
+	_, err := t.x.Exec(`UPDATE machines SET script_id = NULL WHERE script_id = $1`, id)
+	return t.Err(err, "script machines", id)
 }
 
-func (t *tx) ListScriptRuns(scriptID string) ([]core.ScriptRun, error) {
-	return list(t, "script runs", func(s scanner) (core.ScriptRun, error) {
+// ListScriptRuns implements store.Tx.
+func (t *Tx) ListScriptRuns(scriptID string) ([]core.ScriptRun, error) {
+	return list(t, "script runs", func(s Row) (core.ScriptRun, error) {
 		var r core.ScriptRun
 		err := s.Scan(&r.MachineID, nullTimeCol{&r.LastRun})
 		return r, err

@@ -1,0 +1,172 @@
+package sqlstore
+
+import (
+	"encoding/json"
+
+	"hangar/internal/core"
+)
+
+const hostCols = `id, name, region, capacity, available, created`
+
+// scanHost reads a host row; its capacity column holds a JSON object, which comes back as
+// the text of that object on both backends.
+func scanHost(s Row) (core.HostLoad, error) {
+	var (
+		h   core.HostLoad
+		cap []byte
+	)
+	if err := s.Scan(&h.ID, &h.Name, &h.Region, &cap, &h.Available, timeCol{&h.Created}); err != nil {
+		return h, err
+	}
+	if err := json.Unmarshal(cap, &h.Capacity); err != nil {
+		return h, err
+	}
+	if h.Capacity == nil {
+		h.Capacity = map[string]int{}
+	}
+	h.Used = map[string]int{}
+	return h, nil
+}
+
+// capacityJSON is the column value of a host's capacity: a JSON object, {} for nil, bound as
+// text (which PostgreSQL's JSONB takes as JSON).
+func (t *Tx) capacityJSON(c map[string]int) (string, error) {
+	if c == nil {
+		c = map[string]int{}
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return "", core.Wrap(core.Internal, err, t.d.Name+": encode host capacity")
+	}
+	return string(b), nil
+}
+
+// CreateHost covers both unique keys (id and name) with one ON CONFLICT DO NOTHING. A nil
+// Capacity is stored (and read back) as an empty map.
+func (t *Tx) CreateHost(h *core.Host) error {
+	cap, err := t.capacityJSON(h.Capacity)
+	if err != nil {
+		return err
+	}
+	return t.insert("host", h.ID, "a host with id "+h.ID+" or name "+h.Name+" already exists",
+		`INSERT INTO hosts (`+hostCols+`) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+		h.ID, h.Name, h.Region, cap, h.Available, ms(h.Created))
+}
+
+// GetHost implements store.Tx.
+func (t *Tx) GetHost(id string) (core.HostLoad, error) {
+	h, err := scanHost(t.x.QueryRow(`SELECT `+hostCols+` FROM hosts WHERE id = $1`, id))
+	if err != nil {
+		return h, t.Err(err, "host", id)
+	}
+	err = t.addUsage(map[string]*core.HostLoad{h.ID: &h},
+		`SELECT host_id, machine_type, used FROM host_usage WHERE host_id = $1 AND used <> 0`, id)
+	return h, err
+}
+
+// UpdateHost is guarded: the new name may be taken.
+func (t *Tx) UpdateHost(h *core.Host) error {
+	cap, err := t.capacityJSON(h.Capacity)
+	if err != nil {
+		return err
+	}
+	return t.guardedOne("host", h.ID, "a host named "+h.Name+" already exists",
+		`UPDATE hosts SET name = $2, region = $3, capacity = $4, available = $5 WHERE id = $1`,
+		h.ID, h.Name, h.Region, cap, h.Available)
+}
+
+// DeleteHost refuses while the host has usage or a live machine holding capacity on it.
+// Its usage rows go with it (ON DELETE CASCADE).
+func (t *Tx) DeleteHost(id string) error {
+	var busy bool
+	err := t.x.QueryRow(`SELECT EXISTS (SELECT 1 FROM host_usage WHERE host_id = $1 AND used > 0)
+		OR EXISTS (SELECT 1 FROM machines WHERE host_id = $1 AND holds_capacity AND deleted_at IS NULL)`, id).Scan(&busy)
+	if err != nil {
+		return t.Err(err, "host", id)
+	}
+	if busy {
+		if _, err := t.GetHost(id); err != nil {
+			return err
+		}
+		return core.Errorf(core.Conflict, "host %s still has machines holding capacity", id)
+	}
+	return t.execOne("host", id, `DELETE FROM hosts WHERE id = $1`, id)
+}
+
+// ListHosts reads the hosts and then their usage: two indexed queries. Inside Write, on a
+// backend with row locks, it locks the host rows, in name order so that two placements
+// cannot deadlock, and a concurrent placement in the region waits until this transaction
+// ends. SQLite has one writer, so nothing else can place machines meanwhile.
+func (t *Tx) ListHosts(region string) ([]core.HostLoad, error) {
+	lock := ""
+	if t.write && t.d.RowLocks {
+		lock = " FOR UPDATE"
+	}
+	var (
+		hosts []core.HostLoad
+		err   error
+	)
+	if region == "" {
+		hosts, err = list(t, "hosts", scanHost, `SELECT `+hostCols+` FROM hosts ORDER BY name`+lock)
+	} else {
+		hosts, err = list(t, "hosts", scanHost, `SELECT `+hostCols+` FROM hosts WHERE region = $1 ORDER BY name`+lock, region)
+	}
+	if err != nil || len(hosts) == 0 {
+		return hosts, err
+	}
+	byID := make(map[string]*core.HostLoad, len(hosts))
+	for i := range hosts {
+		byID[hosts[i].ID] = &hosts[i]
+	}
+	err = t.addUsage(byID, `SELECT u.host_id, u.machine_type, u.used FROM host_usage u
+		JOIN hosts h ON h.id = u.host_id WHERE ($1 = '' OR h.region = $1) AND u.used <> 0`, region)
+	return hosts, err
+}
+
+// addUsage fills the Used maps of hosts from a (host_id, machine_type, used) query.
+func (t *Tx) addUsage(hosts map[string]*core.HostLoad, query string, args ...any) error {
+	type usage struct {
+		host, machineType string
+		used              int
+	}
+	us, err := list(t, "host usage", func(s Row) (u usage, err error) {
+		err = s.Scan(&u.host, &u.machineType, &u.used)
+		return u, err
+	}, query, args...)
+	for _, u := range us {
+		if h := hosts[u.host]; h != nil {
+			h.Used[u.machineType] = u.used
+		}
+	}
+	return err
+}
+
+// AddHostUsage returns NotFound for an unknown host and Conflict if the usage would go
+// below zero (nothing is changed then). It updates the usage row, or inserts it if there is
+// none: an upsert would check the CHECK constraint on the candidate row (delta alone) before
+// finding the existing one.
+func (t *Tx) AddHostUsage(hostID, machineType string, delta int) error {
+	n, err := t.x.ExecGuarded(`UPDATE host_usage SET used = used + $3 WHERE host_id = $1 AND machine_type = $2`,
+		hostID, machineType, delta)
+	if err == nil && n == 0 {
+		_, err = t.x.ExecGuarded(`INSERT INTO host_usage (host_id, machine_type, used) VALUES ($1, $2, $3)`,
+			hostID, machineType, delta)
+	}
+	if err == nil {
+		return nil
+	}
+	switch t.d.Classify(err) {
+	case ErrForeignKey:
+		return notFound("host", hostID)
+	case ErrCheck:
+		if _, gerr := t.GetHost(hostID); core.IsNotFound(gerr) {
+			return gerr // an unknown host with a negative delta fails the CHECK first
+		}
+		return core.Wrap(core.Conflict, err, "usage of "+machineType+" on host "+hostID+" would go below zero")
+	case ErrUnique:
+		// A concurrent transaction inserted the row after this one's snapshot (PostgreSQL):
+		// under SERIALIZABLE that is a serialization failure in substance, so retry.
+		return t.retry(err, "concurrent host usage insert")
+	}
+	return t.Err(err, "host usage", hostID)
+}
