@@ -32,7 +32,9 @@ type trackedGen struct {
 	gen store.AuthGenerationReader
 }
 
-func (t *trackedGen) AuthGeneration(ctx context.Context) (int64, error) { return t.gen.AuthGeneration(ctx) }
+func (t *trackedGen) AuthGeneration(ctx context.Context) (int64, error) {
+	return t.gen.AuthGeneration(ctx)
+}
 
 // Write implements store.Store. fn may be run more than once (store.Store.Write); only the
 // changes of the run that committed are published.
