@@ -26,15 +26,15 @@ import (
 // world is a console over a real SQLite store with the default simulated fleet, an operator,
 // team A (admin ada, members max and mia) and team B (admin rita).
 type world struct {
-	t    testing.TB
-	st   store.Store
-	svc  *service.Service
-	hub  *changes.Hub
-	web  *Server
-	srv  *httptest.Server
+	t     testing.TB
+	st    store.Store
+	svc   *service.Service
+	hub   *changes.Hub
+	web   *Server
+	srv   *httptest.Server
 	opKey string
-	ps   map[string]core.Principal
-	keys map[string]string // API keys by user name
+	ps    map[string]core.Principal
+	keys  map[string]string // API keys by user name
 }
 
 const password = "correct horse battery"
@@ -350,7 +350,6 @@ func must(t testing.TB, pg page, status int) page {
 	}
 	return pg
 }
-
 
 // setState moves a machine to state in its own transaction, as the engine commits a step.
 func (w *world) setState(id string, state core.State) {
