@@ -1,14 +1,29 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 
 	"hangar/internal/changes"
+	"hangar/internal/changes/pgnotify"
 	"hangar/internal/core"
 	"hangar/internal/hypervisor/qemu"
 	"hangar/internal/service"
+	"hangar/internal/store"
 	"hangar/internal/web"
 )
+
+// liveChanges wraps the store so that every committed machine change reaches the console's
+// live views. With replicas on PostgreSQL (shared) the changes also go to and come from the
+// other replicas over LISTEN/NOTIFY; run the returned relay until the server stops.
+func (c *ServeCmd) liveChanges(st store.Store, shared bool, log *slog.Logger) (store.Store, *changes.Hub, func(context.Context)) {
+	hub := changes.NewHub()
+	if !shared {
+		return changes.Track(st, hub), hub, func(context.Context) {}
+	}
+	relay := pgnotify.New(c.Database, hub, log)
+	return changes.Track(st, relay), hub, func(ctx context.Context) { _ = relay.Run(ctx) }
+}
 
 // console builds the web console of a serve: the service with the API's authorization, the
 // change hub of the live views, and the qemu driver's serial consoles.

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"hangar/api"
-	"hangar/internal/changes"
 	"hangar/internal/cli"
 	"hangar/internal/core"
 	"hangar/internal/engine"
@@ -141,8 +140,7 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 	if err != nil {
 		return nil, err
 	}
-	hub := changes.NewHub() // tells the console's live views which machines changed
-	raw = changes.Track(raw, hub)
+	raw, hub, relay := c.liveChanges(raw, !single, log)
 	db, gens := raw, (*store.Generations)(nil)
 	if single { // every write goes through this process: reads may be cached
 		gens = store.NewGenerations(raw)
@@ -211,6 +209,7 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 		}
 	}
 	go func() { s.done <- eng.Run(runCtx) }()
+	go relay(runCtx)
 	go func() {
 		defer close(s.mailDone)
 		_ = mailer.Run(runCtx)

@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"net/netip"
+	"regexp"
+	"slices"
 	"strings"
 
 	"hangar/internal/core"
@@ -88,16 +90,33 @@ func (s *Service) MachineAccess(ctx context.Context, p core.Principal, id string
 	return out, err
 }
 
-// searchChunk is how many machines a search reads per store call.
-const searchChunk = 2000
+// searchChunk is how many machines a name search reads per store call: reading rows costs
+// far more than the query, so a chunk is large, and a search that fills its page early stops.
+const searchChunk = 5000
 
-// searchMachines lists the machines of mq whose name contains search (case-insensitively), or
-// whose id or an IP address is search, then applies mq's Skip and Limit. The store matches
-// fields exactly only, so this reads the filtered listing in chunks and stops once the page
-// is full.
+// searchMachines lists the machines of mq whose id or an IP address is search, or else whose
+// name contains it (case-insensitively), then applies mq's Skip and Limit. An id or an IP is
+// an exact filter the store applies; a name search reads the filtered listing in chunks (the
+// store matches fields exactly only) and stops once the page is full.
 func searchMachines(tx store.Tx, mq core.MachineQuery, search string) ([]core.Machine, error) {
 	needle := strings.ToLower(strings.TrimSpace(search))
-	_, ipErr := netip.ParseAddr(needle)
+	exact := func(field string) ([]core.Machine, error) {
+		q := mq
+		q.Where = append(slices.Clone(mq.Where), core.Filter{Field: field, Value: core.FilterValue{Str: needle}})
+		return tx.ListMachines(q)
+	}
+	if _, err := netip.ParseAddr(needle); err == nil {
+		out, err := exact("privateIpAddress")
+		if err != nil || len(out) > 0 {
+			return out, err
+		}
+		return exact("publicIpAddress")
+	}
+	if machineID.MatchString(needle) {
+		if out, err := exact("id"); err != nil || len(out) > 0 {
+			return out, err
+		}
+	}
 	want := mq.Skip + mq.Limit
 	var matched []core.Machine
 	q := mq
@@ -108,8 +127,7 @@ func searchMachines(tx store.Tx, mq core.MachineQuery, search string) ([]core.Ma
 			return nil, err
 		}
 		for _, m := range chunk {
-			if strings.Contains(strings.ToLower(m.Name), needle) || m.ID == needle ||
-				(ipErr == nil && (eqStr(m.PrivateIP, needle) || eqStr(m.PublicIP, needle))) {
+			if strings.Contains(strings.ToLower(m.Name), needle) {
 				matched = append(matched, m)
 			}
 		}
@@ -128,4 +146,6 @@ func searchMachines(tx store.Tx, mq core.MachineQuery, search string) ([]core.Ma
 	return matched, nil
 }
 
-func eqStr(p *string, s string) bool { return p != nil && *p == s }
+// machineID matches what a machine id looks like (core.PrefixMachine and base-36 digits).
+var machineID = regexp.MustCompile(`^ps[a-z0-9]{5,12}$`)
+

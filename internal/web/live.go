@@ -144,6 +144,9 @@ func (s *Server) machinesLive(c *call) error {
 		case <-sub.Ready():
 		}
 		ids, resync := sub.Take()
+		if len(ids) == 0 && !resync {
+			continue // already taken with an earlier signal
+		}
 		if !s.stillSignedIn(c, st) {
 			return nil
 		}
