@@ -148,4 +148,3 @@ func searchMachines(tx store.Tx, mq core.MachineQuery, search string) ([]core.Ma
 
 // machineID matches what a machine id looks like (core.PrefixMachine and base-36 digits).
 var machineID = regexp.MustCompile(`^ps[a-z0-9]{5,12}$`)
-
