@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"hangar/internal/changes"
 	"hangar/internal/core"
 )
 
@@ -99,6 +100,24 @@ func (s *Server) stillSignedIn(c *call, st *stream) bool {
 	return true
 }
 
+// wait blocks until changes are waiting in sub and takes them; false when the client left or
+// the server is stopping.
+func (s *Server) wait(c *call, sub *changes.Sub) (ids []string, resync, ok bool) {
+	for {
+		select {
+		case <-c.r.Context().Done():
+			return nil, false, false
+		case <-s.stop:
+			return nil, false, false
+		case <-sub.Ready():
+		}
+		if ids, resync = sub.Take(); len(ids) > 0 || resync {
+			return ids, resync, true
+		}
+		// Already taken with an earlier signal.
+	}
+}
+
 // maxProbe bounds how many changed machines that are not on the page a list stream reads
 // per batch to find new ones.
 const maxProbe = 20
@@ -136,18 +155,8 @@ func (s *Server) machinesLive(c *call) error {
 		}
 	}
 	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-s.stop:
-			return nil
-		case <-sub.Ready():
-		}
-		ids, resync := sub.Take()
-		if len(ids) == 0 && !resync {
-			continue // already taken with an earlier signal
-		}
-		if !s.stillSignedIn(c, st) {
+		ids, resync, ok := s.wait(c, sub)
+		if !ok || !s.stillSignedIn(c, st) {
 			return nil
 		}
 		if resync { // changes were missed: send every row again
@@ -235,14 +244,10 @@ func (s *Server) machineLive(c *call) error {
 		return nil
 	}
 	for {
-		select {
-		case <-ctx.Done():
+		ids, resync, ok := s.wait(c, sub)
+		if !ok {
 			return nil
-		case <-s.stop:
-			return nil
-		case <-sub.Ready():
 		}
-		ids, resync := sub.Take()
 		mine := resync
 		for _, x := range ids {
 			mine = mine || x == id

@@ -45,6 +45,12 @@ func TestListPagination(t *testing.T) {
 	if got := listed(t, ada, "&q=M11"); len(got) != 11 { // m11, m110…m119
 		t.Errorf("search m11: %d machines, want 11", len(got))
 	}
+	if got := listed(t, ada, "&q="+ids[3]); len(got) != 1 || got[0] != ids[3] {
+		t.Errorf("search by id: %v", got)
+	}
+	if got := listed(t, ada, "&q=nothing"); len(got) != 0 {
+		t.Errorf("a search that matches nothing: %v", got)
+	}
 	d, _ := w.svc.GetMachine(ctx, w.ps["ada"], ids[7])
 	if got := listed(t, ada, "&q="+url.QueryEscape(*d.Machine.PrivateIP)); len(got) != 1 || got[0] != ids[7] {
 		t.Errorf("search by IP: %v", got)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"hangar/api"
 	"hangar/internal/billing"
 	"hangar/internal/core"
 	"hangar/internal/service"
@@ -178,14 +179,11 @@ func usageChart(teams []usageTeam) ([]chartBar, int) {
 	return bars, max(len(bars)*(barH+barGap), barH)
 }
 
+// auditData is the audit page: its filters (the operator API's query, dates as YYYY-MM-DD)
+// and the entries.
 type auditData struct {
+	api.AuditQuery
 	Entries []core.AuditEntry
-	Team    string
-	User    string
-	Action  string
-	Since   string
-	Until   string
-	Limit   int
 	Error   string
 }
 
@@ -207,8 +205,8 @@ func auditDay(v string, end bool) (time.Time, error) {
 
 func (s *Server) auditPage(c *call) error {
 	q := c.r.URL.Query()
-	d := auditData{Team: strings.TrimSpace(q.Get("team")), User: strings.TrimSpace(q.Get("user")),
-		Action: strings.TrimSpace(q.Get("action")), Since: q.Get("since"), Until: q.Get("until"), Limit: 100}
+	d := auditData{AuditQuery: api.AuditQuery{Team: strings.TrimSpace(q.Get("team")), User: strings.TrimSpace(q.Get("user")),
+		Action: strings.TrimSpace(q.Get("action")), Since: q.Get("since"), Until: q.Get("until"), Limit: 100}}
 	if n, err := strconv.Atoi(q.Get("limit")); err == nil {
 		d.Limit = n
 	}

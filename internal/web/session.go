@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"net"
 	"net/http"
+	"net/mail"
 	"net/url"
 	"strings"
 	"time"
@@ -242,7 +243,11 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		res, e := s.svc.SignIn(r.Context(), d.Email, f.Get("password"))
 		ns.secret, ns.expires, ns.p, err = res.Secret, res.Expires, res.Principal, e
 	}
-	s.audit(r, ns.p, "console.signin", "", err)
+	target := ""
+	if a, perr := mail.ParseAddress(d.Email); perr == nil && a.Address == d.Email && f.Get("apiKey") == "" {
+		target = d.Email // the account tried, as for users/login; never what was typed as a secret
+	}
+	s.audit(r, ns.p, "console.signin", target, err)
 	if core.ErrorCode(err) == core.Unauthorized {
 		d.Error = "Sign-in failed: check the email and password, or the API key."
 		fail(http.StatusUnauthorized, d)

@@ -101,6 +101,20 @@ func (r *Relay) loop(ctx context.Context, what string, fn func(context.Context, 
 	}
 }
 
+// connect opens a connection and names the channel.
+func (r *Relay) connect(ctx context.Context) (*pgx.Conn, string, error) {
+	conn, err := pgx.Connect(ctx, r.url)
+	if err != nil {
+		return nil, "", err
+	}
+	ch, err := channel(ctx, conn)
+	if err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		return nil, "", err
+	}
+	return conn, ch, nil
+}
+
 // channel is the notification channel of the database's current schema, so that
 // installations (and test schemas) sharing one server do not hear each other.
 func channel(ctx context.Context, conn *pgx.Conn) (string, error) {
@@ -116,15 +130,11 @@ func channel(ctx context.Context, conn *pgx.Conn) (string, error) {
 }
 
 func (r *Relay) listen(ctx context.Context, first bool) error {
-	conn, err := pgx.Connect(ctx, r.url)
+	conn, ch, err := r.connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	ch, err := channel(ctx, conn)
-	if err != nil {
-		return err
-	}
 	if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
 		return err
 	}
@@ -164,15 +174,11 @@ func (r *Relay) receive(payload string) {
 }
 
 func (r *Relay) send(ctx context.Context, first bool) error {
-	conn, err := pgx.Connect(ctx, r.url)
+	conn, ch, err := r.connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	ch, err := channel(ctx, conn)
-	if err != nil {
-		return err
-	}
 	notify := func(body string) error {
 		_, err := conn.Exec(ctx, "SELECT pg_notify($1, $2)", strings.Trim(ch, `"`), r.origin+" "+body)
 		return err
