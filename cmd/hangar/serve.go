@@ -29,6 +29,7 @@ import (
 	"hangar/internal/store"
 	"hangar/internal/store/postgres"
 	"hangar/internal/store/sqlite"
+	"hangar/internal/web"
 )
 
 // ServeCmd is `hangar serve`.
@@ -71,6 +72,8 @@ type ServeCmd struct {
 
 	Workers  int    `default:"8" env:"HANGAR_ENGINE_WORKERS" help:"Machines the engine advances at once."`
 	LogLevel string `default:"info" enum:"debug,info,warn,error" env:"HANGAR_LOG_LEVEL" help:"Log level."`
+
+	ExternalURL string `name:"external-url" env:"HANGAR_EXTERNAL_URL" placeholder:"URL" help:"URL people reach this server at, e.g. https://hangar.example.com behind a TLS proxy: the web console then marks its cookies Secure and accepts that origin."`
 
 	// Pprof is hidden: it exists for the load benchmark (BENCHMARKS.md), not for operators.
 	Pprof string `name:"pprof" hidden:"" placeholder:"ADDR" env:"HANGAR_PPROF" help:"Serve net/http/pprof on this loopback address (benchmarking only)."`
@@ -137,6 +140,7 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 	if err != nil {
 		return nil, err
 	}
+	raw, hub, relay := c.liveChanges(raw, !single, log)
 	db, gens := raw, (*store.Generations)(nil)
 	if single { // every write goes through this process: reads may be cached
 		gens = store.NewGenerations(raw)
@@ -186,8 +190,13 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 		hcfg.HostInfo = c.QEMU.hostInfo(drivers.qemu)
 	}
 	api := httpapi.New(hcfg)
-	hs := &http.Server{Handler: api, ReadHeaderTimeout: c.ReadHeaderTimeout, ReadTimeout: c.ReadTimeout,
+	console := c.console(svc, hub, drivers, log)
+	root := http.NewServeMux()
+	root.Handle(web.Prefix, console)
+	root.Handle("/", web.Home(api))
+	hs := &http.Server{Handler: root, ReadHeaderTimeout: c.ReadHeaderTimeout, ReadTimeout: c.ReadTimeout,
 		WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	hs.RegisterOnShutdown(console.CloseStreams)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s := &server{addr: ln.Addr().String(), http: hs, db: db, eng: eng, cancel: cancel, done: make(chan error, 2), log: log,
 		mailDone: make(chan struct{})}
@@ -200,6 +209,7 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 		}
 	}
 	go func() { s.done <- eng.Run(runCtx) }()
+	go relay(runCtx)
 	go func() {
 		defer close(s.mailDone)
 		_ = mailer.Run(runCtx)

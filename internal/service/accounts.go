@@ -24,6 +24,13 @@ func badCredentials() error {
 // store's credential generation is the one it was read at, so that a revocation made by any
 // replica takes effect on the next request.
 func (s *Service) Authenticate(ctx context.Context, key string) (core.Principal, error) {
+	e, err := s.authenticate(ctx, key)
+	return e.p, err
+}
+
+// authenticate is Authenticate, returning the whole cache entry (which says whether the key
+// backs a console session).
+func (s *Service) authenticate(ctx context.Context, key string) (authEntry, error) {
 	hash := SecretHash(key)
 	now := s.clock.Now()
 	shared := s.cfg.SharedStore
@@ -32,19 +39,21 @@ func (s *Service) Authenticate(ctx context.Context, key string) (core.Principal,
 		if shared {
 			g, err := s.authGeneration(ctx)
 			if err != nil {
-				return core.Principal{}, err
+				return authEntry{}, err
 			}
 			current = g == e.authGen
 		}
 		if current {
 			s.touchKey(ctx, hash, e.keyID, e.lastUsed, now)
-			return e.p, nil
+			return e, nil
 		}
 	}
 	gen := s.auth.generation()
 	var p core.Principal
 	var k core.APIKey
 	var authGen int64
+	expires := now.Add(authCacheTTL)
+	session := false
 	err := s.read(ctx, func(tx store.Tx) error {
 		var err error
 		if shared {
@@ -58,18 +67,27 @@ func (s *Service) Authenticate(ctx context.Context, key string) (core.Principal,
 		if k.Revoked != nil {
 			return badCredentials()
 		}
+		if origin, ok := sessionOrigin(k.Name); ok {
+			session = true
+			end, err := s.checkSession(tx, k, origin, now)
+			if err != nil {
+				return err
+			}
+			expires = minTime(expires, end)
+		}
 		p, err = principal(tx, k.UserID)
 		return err
 	})
 	if core.IsNotFound(err) {
-		return p, badCredentials()
+		return authEntry{}, badCredentials()
 	}
 	if err != nil {
-		return p, err
+		return authEntry{}, err
 	}
-	s.auth.put(hash, authEntry{p: p, keyID: k.ID, lastUsed: k.LastUsed, expires: now.Add(authCacheTTL), authGen: authGen}, gen)
+	e := authEntry{p: p, keyID: k.ID, lastUsed: k.LastUsed, expires: expires, authGen: authGen, session: session}
+	s.auth.put(hash, e, gen)
 	s.touchKey(ctx, hash, k.ID, k.LastUsed, now)
-	return p, nil
+	return e, nil
 }
 
 // authGeneration reads the store's credential generation, in one statement when the store
@@ -141,6 +159,22 @@ type LoginResult struct {
 // Login checks an email and password and issues an access token. Any failure is the same
 // Unauthorized "login failed", so callers cannot probe which emails exist.
 func (s *Service) Login(ctx context.Context, email, password string) (LoginResult, error) {
+	p, err := s.checkPassword(ctx, email, password)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	secret := core.NewSecret(32)
+	now := s.clock.Now()
+	t := core.AccessToken{Hash: SecretHash(secret), UserID: p.User.ID, Created: now, Expires: now.Add(s.cfg.TokenTTL)}
+	if err := s.write(ctx, func(tx store.Tx) error { return tx.CreateAccessToken(&t) }); err != nil {
+		return LoginResult{}, err
+	}
+	return LoginResult{Token: t, ID: secret, Principal: p}, nil
+}
+
+// checkPassword returns the user with email and password and its team. Any failure is the same
+// Unauthorized "login failed", so callers cannot probe which emails exist.
+func (s *Service) checkPassword(ctx context.Context, email, password string) (core.Principal, error) {
 	fail := core.Errorf(core.Unauthorized, "login failed")
 	var u core.User
 	var team core.Team
@@ -156,21 +190,15 @@ func (s *Service) Login(ctx context.Context, email, password string) (LoginResul
 		// Spend the time of a real check, so that the answer's delay does not tell whether
 		// the email exists.
 		s.pw.verify(dummyHash(), password)
-		return LoginResult{}, fail
+		return core.Principal{}, fail
 	}
 	if err == nil && !s.pw.verify(u.PasswordHash, password) {
-		return LoginResult{}, fail
+		return core.Principal{}, fail
 	}
 	if err != nil {
-		return LoginResult{}, err
+		return core.Principal{}, err
 	}
-	secret := core.NewSecret(32)
-	now := s.clock.Now()
-	t := core.AccessToken{Hash: SecretHash(secret), UserID: u.ID, Created: now, Expires: now.Add(s.cfg.TokenTTL)}
-	if err := s.write(ctx, func(tx store.Tx) error { return tx.CreateAccessToken(&t) }); err != nil {
-		return LoginResult{}, err
-	}
-	return LoginResult{Token: t, ID: secret, Principal: core.Principal{User: u, Team: team}}, nil
+	return core.Principal{User: u, Team: team}, nil
 }
 
 // TokenTTL is the lifetime of access tokens.
@@ -441,6 +469,9 @@ func (s *Service) CreateKey(ctx context.Context, p core.Principal, userID, name 
 	if name == "" {
 		name = "default"
 	}
+	if _, ok := sessionOrigin(name); ok {
+		return NewKey{}, invalid("key names starting with %q are reserved for console sessions", SessionKeyName)
+	}
 	var nk NewKey
 	err := s.write(ctx, func(tx store.Tx) error {
 		if _, err := tx.GetUser(userID); core.IsNotFound(err) {
@@ -519,20 +550,27 @@ func (s *Service) RevokeKey(ctx context.Context, p core.Principal, id string) (c
 		} else if !ok {
 			return core.Errorf(core.NotFound, "API key %s not found", id)
 		}
-		if k.Revoked != nil {
-			return nil
-		}
-		now := s.clock.Now()
-		k.Revoked = &now
-		if err := tx.UpdateAPIKey(&k); err != nil {
-			return err
-		}
-		return tx.BumpAuthGeneration()
+		return s.revokeInTx(tx, &k)
 	})
 	if err == nil {
 		s.auth.invalidate() // the key must stop working now, not when its cache entry expires
 	}
 	return k, err
+}
+
+// revokeInTx revokes k (nothing changes if it is revoked already) and advances the store's
+// credential generation in the same transaction, so every replica refuses the key from its
+// next request on. The caller invalidates the auth cache after the commit.
+func (s *Service) revokeInTx(tx store.Tx, k *core.APIKey) error {
+	if k.Revoked != nil {
+		return nil
+	}
+	now := s.clock.Now()
+	k.Revoked = &now
+	if err := tx.UpdateAPIKey(k); err != nil {
+		return err
+	}
+	return tx.BumpAuthGeneration()
 }
 
 // mayManageKeysOf reports whether p may see and revoke the keys of user userID.

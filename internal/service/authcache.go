@@ -35,6 +35,7 @@ type authEntry struct {
 	lastUsed *time.Time // as last read or written; drives the keyTouchInterval writes
 	expires  time.Time
 	authGen  int64 // the store's credential generation when p was read (shared stores only)
+	session  bool  // the key backs a console session
 }
 
 func newAuthCache() *authCache { return &authCache{m: map[string]*authEntry{}} }

@@ -362,6 +362,9 @@ type ListQuery struct {
 	Limit int
 	Skip  int
 	Order string // LoopBack form: "dtCreated DESC" or "name ASC, id"
+	// Search, when set, keeps the machines whose name contains it (case-insensitively) or
+	// whose id or an IP address is it (the web console's search box; not an API filter).
+	Search string
 }
 
 // DefaultListLimit is the default page size of list routes.
@@ -403,7 +406,14 @@ func (s *Service) ListMachines(ctx context.Context, p core.Principal, q ListQuer
 	}
 	mq.Order = order
 	var out []core.Machine
-	return out, s.read(ctx, func(tx store.Tx) (err error) { out, err = tx.ListMachines(mq); return })
+	return out, s.read(ctx, func(tx store.Tx) (err error) {
+		if strings.TrimSpace(q.Search) != "" {
+			out, err = searchMachines(tx, mq, q.Search)
+			return err
+		}
+		out, err = tx.ListMachines(mq)
+		return err
+	})
 }
 
 // Power applies start, stop or restart to a machine (spec §2.6–2.8, §3.2).

@@ -20,6 +20,8 @@ type Utilization struct {
 	HourlyRate *string
 	// StorageRate is the monthly rate of the machine's storage size; nil where unset.
 	StorageRate *string
+	// Cost is the month's charge so far; nil when a rate it needs is unset.
+	Cost *billing.Cents
 }
 
 // GetUtilization returns a machine's usage in billingMonth ("YYYY-MM", UTC) up to now. The
@@ -56,6 +58,9 @@ func (s *Service) GetUtilization(ctx context.Context, p core.Principal, machineI
 		StorageRate: s.storageRate(u.SizeGB)}
 	if mt, ok := s.cfg.Catalog.Type(u.MachineType); ok && u.BillingType != "monthly" {
 		out.HourlyRate = mt.HourlyRate
+	}
+	if cost, known := billing.Charge(u.BillingType, out.Usage, month, s.rates(u.MachineType, u.SizeGB)); known {
+		out.Cost = &cost
 	}
 	return out, nil
 }
