@@ -95,7 +95,9 @@ func (r *recordingDriver) Lost(ctx context.Context, m core.Machine) bool {
 // lookup is a hypervisor.Drivers made of a function.
 type lookup func(hostID string) (hypervisor.Driver, error)
 
-func (l lookup) DriverFor(_ context.Context, hostID string) (hypervisor.Driver, error) { return l(hostID) }
+func (l lookup) DriverFor(_ context.Context, hostID string) (hypervisor.Driver, error) {
+	return l(hostID)
+}
 
 // byHost runs the hosts of a map; other hosts have no driver.
 func byHost(drivers map[string]hypervisor.Driver) lookup {
