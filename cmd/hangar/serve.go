@@ -21,6 +21,7 @@ import (
 	"hangar/internal/core"
 	"hangar/internal/engine"
 	"hangar/internal/httpapi"
+	"hangar/internal/hypervisor"
 	"hangar/internal/hypervisor/sim"
 	"hangar/internal/lifecycle"
 	"hangar/internal/notify"
@@ -156,8 +157,12 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 	svc := service.New(db, service.Config{Catalog: cat, Env: env, Logger: log, TokenTTL: c.TokenTTL,
 		DefaultShutdownHours: c.ShutdownHours, Generations: optionalGens(gens), SharedStore: !single,
 		TemplateCheck: drivers.templateCheck})
-	eng := engine.New(engine.Config{Store: db, Driver: drv, Env: env, Logger: log, Workers: c.Workers, ResetLeases: single,
-		WatchInterval: c.QEMU.Watch})
+	eng, err := engine.New(engine.Config{Store: db, Drivers: hypervisor.Single{Driver: drv}, Env: env, Logger: log,
+		Workers: c.Workers, ResetLeases: single, WatchInterval: c.QEMU.Watch})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	mailer, err := c.mailer(db, env.Clock, log)
 	if err != nil {
 		db.Close()

@@ -15,6 +15,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
@@ -29,15 +30,21 @@ import (
 
 // Config configures an Engine.
 type Config struct {
-	Store  store.Store
-	Driver hypervisor.Driver
-	Env    *lifecycle.Env
-	Logger *slog.Logger
+	Store store.Store
+	// Drivers finds the driver of each machine's host; hypervisor.Single runs every host with
+	// one driver.
+	Drivers hypervisor.Drivers
+	Env     *lifecycle.Env
+	Logger  *slog.Logger
 	// Workers is how many machines are advanced at once (default 8).
 	Workers int
 	// Lease is how long a claim lasts before another worker may take the machine over
 	// (default 30 s).
 	Lease time.Duration
+	// DriverTimeout bounds the driver calls of one step, counted from the claim (default three
+	// quarters of Lease). It must be shorter than Lease: the rest of the lease is the margin
+	// in which the step commits before the machine can be claimed again.
+	DriverTimeout time.Duration
 	// ResetLeases clears stale leases on start; right only when this is the sole replica.
 	ResetLeases bool
 	// WatchInterval is how often machines shown running are checked against a driver that
@@ -51,21 +58,38 @@ type Config struct {
 type Engine struct {
 	cfg   Config
 	st    store.Store
-	drv   hypervisor.Driver
+	drvs  hypervisor.Drivers
 	env   *lifecycle.Env
 	log   *slog.Logger
 	owner string
 	wake  chan struct{}
 	wg    sync.WaitGroup
+	// wall reads the clock that bounds driver calls against leases. It is the real clock
+	// (time.Now, with its monotonic reading), not Env.Clock: a lease lasts real time even
+	// when tests move the machines' clock by hand.
+	wall func() time.Time
 }
 
-// New returns an Engine.
-func New(cfg Config) *Engine {
+// New returns an Engine, or an error for a configuration whose driver calls could outlive
+// their lease.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Drivers == nil {
+		return nil, errors.New("engine: no drivers")
+	}
+	if cfg.Lease < 0 || cfg.DriverTimeout < 0 {
+		return nil, fmt.Errorf("engine: lease %s and driver timeout %s cannot be negative", cfg.Lease, cfg.DriverTimeout)
+	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 8
 	}
-	if cfg.Lease <= 0 {
+	if cfg.Lease == 0 {
 		cfg.Lease = 30 * time.Second
+	}
+	if cfg.DriverTimeout == 0 {
+		cfg.DriverTimeout = cfg.Lease - cfg.Lease/4
+	}
+	if cfg.DriverTimeout >= cfg.Lease {
+		return nil, fmt.Errorf("engine: driver timeout %s must be shorter than the lease %s", cfg.DriverTimeout, cfg.Lease)
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
@@ -77,8 +101,28 @@ func New(cfg Config) *Engine {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	host, _ := os.Hostname()
-	return &Engine{cfg: cfg, st: cfg.Store, drv: cfg.Driver, env: cfg.Env, log: cfg.Logger,
-		owner: host + ":" + strconv.Itoa(os.Getpid()) + ":" + core.NewID("", 6), wake: make(chan struct{}, 1)}
+	return &Engine{cfg: cfg, st: cfg.Store, drvs: cfg.Drivers, env: cfg.Env, log: cfg.Logger,
+		owner: host + ":" + strconv.Itoa(os.Getpid()) + ":" + core.NewID("", 6), wake: make(chan struct{}, 1),
+		wall: time.Now}, nil
+}
+
+// job is a claimed machine. claimed is the wall time read just before its lease was taken,
+// so claimed+Lease is no later than the lease's end.
+type job struct {
+	id      string
+	claimed time.Time
+}
+
+// deadline is when the driver calls of j's step must end.
+func (e *Engine) deadline(j job) time.Time { return j.claimed.Add(e.cfg.DriverTimeout) }
+
+// expired reports whether j's lease may have ended, so that another worker may hold the
+// machine now.
+func (e *Engine) expired(j job) bool { return !e.wall().Before(j.claimed.Add(e.cfg.Lease)) }
+
+// driverFor returns the driver of m's host.
+func (e *Engine) driverFor(ctx context.Context, m core.Machine) (hypervisor.Driver, error) {
+	return e.drvs.DriverFor(ctx, m.HostID)
 }
 
 // Wake tells the loop that new work may be due now.
@@ -99,17 +143,15 @@ func (e *Engine) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	jobs := make(chan string, claimBatch)
+	jobs := make(chan job, claimBatch)
 	for range e.cfg.Workers {
 		e.wg.Go(func() {
-			for id := range jobs {
-				e.step(context.WithoutCancel(ctx), id)
+			for j := range jobs {
+				e.step(context.WithoutCancel(ctx), j)
 			}
 		})
 	}
-	if w, ok := e.drv.(hypervisor.Watcher); ok {
-		e.wg.Go(func() { e.watch(ctx, w) })
-	}
+	e.wg.Go(func() { e.watch(ctx) })
 	defer func() {
 		close(jobs)
 		e.wg.Wait()
@@ -131,17 +173,18 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
-func (e *Engine) claim(ctx context.Context, jobs chan<- string) (int, *time.Time, error) {
+func (e *Engine) claim(ctx context.Context, jobs chan<- job) (int, *time.Time, error) {
 	// Look before writing: an idle engine then commits nothing, which keeps the read caches
 	// keyed on write generations (store.Generations) warm.
 	next, err := e.nextDue(ctx)
 	if err != nil || next == nil || next.After(e.env.Clock.Now()) {
 		return 0, next, err
 	}
+	claimed := e.wall()
 	ids, err := e.claimDue(ctx)
 	for _, id := range ids {
 		select {
-		case jobs <- id:
+		case jobs <- job{id: id, claimed: claimed}:
 		case <-ctx.Done():
 			return len(ids), next, nil
 		}
@@ -184,8 +227,17 @@ func (e *Engine) sleep(ctx context.Context, next *time.Time) bool {
 }
 
 // step advances one claimed machine by one driver call and commits the outcome; for a
-// machine in a stable state it fires its due timers instead.
-func (e *Engine) step(ctx context.Context, id string) {
+// machine in a stable state it fires its due timers instead. Its driver calls end by the
+// job's deadline, and a step that finds its lease possibly over commits nothing: the
+// machine is still due and its next claim does the step again.
+func (e *Engine) step(ctx context.Context, j job) {
+	id := j.id
+	if !e.wall().Before(e.deadline(j)) {
+		// Queued behind slower steps until no time was left for the driver.
+		e.log.Warn("engine: claim ran out before its step began; left for the next claim", "machine", id)
+		e.release(ctx, id)
+		return
+	}
 	var m core.Machine
 	var req hypervisor.Request
 	err := e.st.Read(ctx, func(tx store.Tx) error {
@@ -209,15 +261,30 @@ func (e *Engine) step(ctx context.Context, id string) {
 		return
 	}
 	if lifecycle.Stable(m.State) {
-		e.fireTimers(ctx, m)
+		e.fireTimers(ctx, j, m)
 		e.Wake()
 		return
 	}
 	req.Now = now
-	res, derr := e.drv.Advance(ctx, req)
+	dctx, cancel := context.WithDeadline(ctx, e.deadline(j))
+	defer cancel()
+	var res hypervisor.Result
 	var snapshot string
-	if derr == nil && res.Done {
-		snapshot, derr = e.diskEffects(ctx, m)
+	drv, derr := e.driverFor(dctx, m)
+	if derr != nil {
+		e.log.Warn("engine: no driver for the machine's host", "machine", id, "host", m.HostID, "err", derr)
+	} else {
+		res, derr = drv.Advance(dctx, req)
+		if derr == nil && res.Done {
+			snapshot, derr = e.diskEffects(dctx, drv, m)
+		}
+	}
+	cancel()
+	if e.expired(j) {
+		e.log.Warn("engine: step outlived its lease; result dropped, the step will run again", "machine", id, "state", m.State)
+		e.release(ctx, id)
+		e.Wake()
+		return
 	}
 	err = e.st.Write(ctx, func(tx store.Tx) error {
 		cur, err := tx.GetMachine(id)
@@ -249,7 +316,7 @@ func (e *Engine) step(ctx context.Context, id string) {
 		}
 		return tx.ReleaseLease(id, e.owner)
 	})
-	if derr != nil && !hypervisor.IsPermanent(derr) {
+	if derr != nil && drv != nil && !hypervisor.IsPermanent(derr) {
 		e.log.Warn("engine: driver step failed, will retry", "machine", id, "state", m.State, "err", derr)
 	}
 	if err != nil && !core.IsNotFound(err) && !errors.Is(err, context.Canceled) {
@@ -297,12 +364,18 @@ func backoff(attempt int) time.Duration {
 	return min(d, 30*time.Second)
 }
 
-// Destroyed frees what the driver holds for a destroyed machine, in the background.
+// Destroyed frees what the driver of its host holds for a destroyed machine, in the
+// background, within DriverTimeout.
 func (e *Engine) Destroyed(m core.Machine) {
 	e.wg.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.DriverTimeout)
 		defer cancel()
-		if err := e.drv.Destroy(ctx, m); err != nil {
+		drv, err := e.driverFor(ctx, m)
+		if err != nil {
+			e.log.Error("engine: driver destroy: no driver for the machine's host", "machine", m.ID, "host", m.HostID, "err", err)
+			return
+		}
+		if err := drv.Destroy(ctx, m); err != nil {
 			e.log.Error("engine: driver destroy", "machine", m.ID, "err", err)
 		}
 	})
@@ -316,12 +389,13 @@ func (e *Engine) Wait() { e.wg.Wait() }
 func (e *Engine) Drain(ctx context.Context) (int, error) {
 	total := 0
 	for {
+		claimed := e.wall()
 		ids, err := e.claimDue(ctx)
 		if err != nil || len(ids) == 0 {
 			return total, err
 		}
 		for _, id := range ids {
-			e.step(ctx, id)
+			e.step(ctx, job{id: id, claimed: claimed})
 		}
 		total += len(ids)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"hangar/internal/core"
 	"hangar/internal/core/clocktest"
+	"hangar/internal/hypervisor"
 	"hangar/internal/hypervisor/sim"
 	"hangar/internal/lifecycle"
 	"hangar/internal/service"
@@ -24,6 +25,16 @@ type bundle struct {
 	drv   *sim.Driver
 	admin core.Principal
 	tim   sim.Timings
+}
+
+// mustNew returns an engine for cfg.
+func mustNew(t *testing.T, cfg Config) *Engine {
+	t.Helper()
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 func setup(t *testing.T) *bundle {
@@ -45,7 +56,7 @@ func setup(t *testing.T) *bundle {
 	env := &lifecycle.Env{Clock: clock, PublicPool: netip.MustParsePrefix("198.18.0.0/24"),
 		DefaultNet: netip.MustParsePrefix("10.128.0.0/16"), Expect: drv.Expect}
 	svc := service.New(db, service.Config{Catalog: cat, Env: env, DefaultShutdownHours: 168, Generations: gens})
-	eng := New(Config{Store: db, Driver: drv, Env: env})
+	eng := mustNew(t, Config{Store: db, Drivers: hypervisor.Single{Driver: drv}, Env: env})
 	t.Cleanup(eng.Wait)
 	svc.Destroyed = eng.Destroyed
 	if _, err := svc.Bootstrap(ctx, true); err != nil {

@@ -61,7 +61,7 @@ func (g *guestDriver) requests(s core.State) []hypervisor.Request {
 func TestGuestScriptsAndNetwork(t *testing.T) {
 	b := setup(t)
 	g := &guestDriver{Driver: b.drv}
-	b.eng = New(Config{Store: b.st, Driver: g, Env: b.eng.env})
+	b.eng = mustNew(t, Config{Store: b.st, Drivers: hypervisor.Single{Driver: g}, Env: b.eng.env})
 	t.Cleanup(b.eng.Wait)
 	ctx := context.Background()
 	n, err := b.svc.CreateNetwork(ctx, b.admin, service.NewNetwork{Team: b.admin.Team.ID, Name: "lan", Region: "East Coast (NY2)", CIDR: "10.77.0.0/24"})
@@ -102,7 +102,7 @@ func TestGuestScriptsAndNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.eng = New(Config{Store: b.st, Driver: silentDriver{b.drv}, Env: b.eng.env})
+	b.eng = mustNew(t, Config{Store: b.st, Drivers: hypervisor.Single{Driver: silentDriver{b.drv}}, Env: b.eng.env})
 	t.Cleanup(b.eng.Wait)
 	m2 := b.ready(t, func(c *service.CreateMachine) { c.ScriptID = &plain.ID })
 	if got := b.machine(t, m2.ID).Machine.LastRun; got != nil {
@@ -128,7 +128,7 @@ func (l *lossyDriver) Lost(_ context.Context, m core.Machine) bool {
 func TestReconcileRecordsLostVMsOff(t *testing.T) {
 	b := setup(t)
 	l := &lossyDriver{Driver: b.drv, lost: map[string]bool{}}
-	b.eng = New(Config{Store: b.st, Driver: l, Env: b.eng.env})
+	b.eng = mustNew(t, Config{Store: b.st, Drivers: hypervisor.Single{Driver: l}, Env: b.eng.env})
 	t.Cleanup(b.eng.Wait)
 	gone := b.ready(t, func(c *service.CreateMachine) { c.DynamicPublicIP = true })
 	kept := b.ready(t, nil)

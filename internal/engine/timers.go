@@ -25,9 +25,9 @@ func autoSnapshotID(machineID string, due time.Time) string {
 	return SnapshotID(machineID, strconv.FormatInt(due.UnixMilli(), 36))
 }
 
-// snapshotter is the driver's snapshot support, or nil.
-func (e *Engine) snapshotter() hypervisor.Snapshotter {
-	sn, _ := e.drv.(hypervisor.Snapshotter)
+// snapshotter is drv's snapshot support, or nil.
+func snapshotter(drv hypervisor.Driver) hypervisor.Snapshotter {
+	sn, _ := drv.(hypervisor.Snapshotter)
 	return sn
 }
 
@@ -36,8 +36,8 @@ func (e *Engine) snapshotter() hypervisor.Snapshotter {
 // return to the restore point when a stop finishes. Both are idempotent, so a step retried
 // after a failed commit repeats them harmlessly. A permanent driver error skips the work
 // (logged); other errors are returned and the step is retried.
-func (e *Engine) diskEffects(ctx context.Context, m core.Machine) (string, error) {
-	sn := e.snapshotter()
+func (e *Engine) diskEffects(ctx context.Context, drv hypervisor.Driver, m core.Machine) (string, error) {
+	sn := snapshotter(drv)
 	switch {
 	case m.State == core.StateProvisioning && m.TakeInitialSnapshot:
 		if sn == nil {
@@ -90,19 +90,41 @@ func (e *Engine) recordSnapshot(tx store.Tx, machineID, id, kind string) error {
 // ready machine through the same transition as the API's stop (a stop event), and
 // auto-snapshot takes a snapshot and prunes the automatic ones beyond autoSnapshotSaveCount.
 // Each timer is cleared or moved on in the transaction that records its effect, and only if
-// it is still the one that was due, so it fires once.
-func (e *Engine) fireTimers(ctx context.Context, m core.Machine) {
+// it is still the one that was due, so it fires once. The driver of m's host is looked up
+// only when a snapshot is to be taken or deleted, and its calls end by j's deadline.
+func (e *Engine) fireTimers(ctx context.Context, j job, m core.Machine) {
 	now := e.env.Clock.Now()
-	sn := e.snapshotter()
+	dctx, cancel := context.WithDeadline(ctx, e.deadline(j))
+	defer cancel()
+	var sn hypervisor.Snapshotter
+	var lerr error // the lookup's error
+	looked := false
+	lookup := func() error {
+		if !looked {
+			looked = true
+			var drv hypervisor.Driver
+			if drv, lerr = e.driverFor(dctx, m); lerr == nil {
+				sn = snapshotter(drv)
+			}
+		}
+		return lerr
+	}
 	var taken string
 	var due time.Time
 	if m.SnapshotAt != nil && !m.SnapshotAt.After(now) {
 		due = *m.SnapshotAt
-		if sn == nil {
+		if err := lookup(); err != nil {
+			if !hypervisor.IsPermanent(err) { // try again later
+				e.log.Warn("engine: no driver for the machine's host; auto-snapshot will retry", "machine", m.ID, "host", m.HostID, "err", err)
+				e.retryLater(ctx, m)
+				return
+			}
+			e.log.Error("engine: auto-snapshot failed: no driver for the machine's host", "machine", m.ID, "host", m.HostID, "err", err)
+		} else if sn == nil {
 			e.log.Warn("engine: driver keeps no snapshots; auto-snapshot skipped", "machine", m.ID)
 		} else {
 			id := autoSnapshotID(m.ID, due)
-			switch err := sn.Snapshot(ctx, m, id); {
+			switch err := sn.Snapshot(dctx, m, id); {
 			case err == nil:
 				taken = id
 			case hypervisor.IsPermanent(err):
@@ -113,6 +135,13 @@ func (e *Engine) fireTimers(ctx context.Context, m core.Machine) {
 				return
 			}
 		}
+	}
+	if e.expired(j) {
+		// A snapshot taken here is kept under its deterministic id, so the step that runs
+		// again finds it and records it.
+		e.log.Warn("engine: timers outlived their lease; left for the next claim", "machine", m.ID)
+		e.release(ctx, m.ID)
+		return
 	}
 	var prune []core.Snapshot
 	recorded := false
@@ -160,13 +189,18 @@ func (e *Engine) fireTimers(ctx context.Context, m core.Machine) {
 		}
 		e.release(ctx, m.ID)
 	}
-	if taken != "" && !recorded && sn != nil { // taken for a timer that moved meanwhile
-		if derr := sn.DeleteSnapshot(ctx, m, taken); derr != nil {
+	if taken != "" && !recorded { // taken for a timer that moved meanwhile
+		if derr := sn.DeleteSnapshot(dctx, m, taken); derr != nil {
 			e.log.Warn("engine: delete unrecorded snapshot", "machine", m.ID, "snapshot", taken, "err", derr)
 		}
 	}
 	if err == nil && len(prune) > 0 {
-		e.dropSnapshots(ctx, m, prune)
+		if err := lookup(); err != nil {
+			// The records stay marked pruned; the next auto-snapshot deletes them again.
+			e.log.Warn("engine: no driver for the machine's host; pruned snapshots kept", "machine", m.ID, "host", m.HostID, "err", err)
+			return
+		}
+		e.dropSnapshots(ctx, dctx, sn, m, prune)
 	}
 }
 
@@ -204,14 +238,14 @@ func retention(tx store.Tx, m core.Machine) ([]core.Snapshot, error) {
 	return out, nil
 }
 
-// dropSnapshots deletes pruned snapshots from the driver, then their records. A crash in
-// between leaves records marked pruned, which the next auto-snapshot deletes again.
-func (e *Engine) dropSnapshots(ctx context.Context, m core.Machine, prune []core.Snapshot) {
-	sn := e.snapshotter()
+// dropSnapshots deletes pruned snapshots from sn (nil: a driver that keeps none) under
+// dctx, then their records. A crash in between leaves records marked pruned, which the next
+// auto-snapshot deletes again.
+func (e *Engine) dropSnapshots(ctx, dctx context.Context, sn hypervisor.Snapshotter, m core.Machine, prune []core.Snapshot) {
 	var gone []string
 	for _, s := range prune {
 		if sn != nil {
-			if err := sn.DeleteSnapshot(ctx, m, s.ID); err != nil {
+			if err := sn.DeleteSnapshot(dctx, m, s.ID); err != nil {
 				e.log.Warn("engine: delete snapshot", "machine", m.ID, "snapshot", s.ID, "err", err)
 				continue
 			}

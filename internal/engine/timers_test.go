@@ -13,6 +13,7 @@ import (
 
 	"hangar/internal/core"
 	"hangar/internal/core/clocktest"
+	"hangar/internal/hypervisor"
 	"hangar/internal/hypervisor/sim"
 	"hangar/internal/lifecycle"
 	"hangar/internal/service"
@@ -31,7 +32,7 @@ func stack(t *testing.T, clock *clocktest.Clock, st store.Store, drv *sim.Driver
 	env := &lifecycle.Env{Clock: clock, PublicPool: netip.MustParsePrefix("198.18.0.0/24"),
 		DefaultNet: netip.MustParsePrefix("10.128.0.0/16"), Expect: drv.Expect}
 	svc := service.New(st, service.Config{Catalog: cat, Env: env, DefaultShutdownHours: 168})
-	eng := New(Config{Store: st, Driver: drv, Env: env})
+	eng := mustNew(t, Config{Store: st, Drivers: hypervisor.Single{Driver: drv}, Env: env})
 	t.Cleanup(eng.Wait)
 	svc.Destroyed = eng.Destroyed
 	if _, err := svc.Bootstrap(ctx, true); err != nil {

@@ -12,8 +12,8 @@ import (
 // lostMessage is the errorMsg of the stop event recorded for a VM that went away by itself.
 const lostMessage = "The machine's virtual machine stopped unexpectedly."
 
-// watch checks the machines shown ready against the driver every WatchInterval.
-func (e *Engine) watch(ctx context.Context, w hypervisor.Watcher) {
+// watch checks the machines shown ready against their hosts' drivers every WatchInterval.
+func (e *Engine) watch(ctx context.Context) {
 	t := time.NewTicker(e.cfg.WatchInterval)
 	defer t.Stop()
 	for {
@@ -28,12 +28,35 @@ func (e *Engine) watch(ctx context.Context, w hypervisor.Watcher) {
 	}
 }
 
-// Reconcile records every ready machine whose VM the driver reports lost as off, with a
-// stop event in state error, and returns how many it found. It does nothing for drivers that
-// are not hypervisor.Watchers.
+// Reconcile records every ready machine whose VM the driver of its host reports lost as off,
+// with a stop event in state error, and returns how many it found. Machines on hosts whose
+// drivers are not hypervisor.Watchers are left alone; when no host's driver is one, no
+// machine is read. Each driver call ends within DriverTimeout.
 func (e *Engine) Reconcile(ctx context.Context) (int, error) {
-	w, ok := e.drv.(hypervisor.Watcher)
-	if !ok {
+	var hosts []core.HostLoad
+	if err := e.st.Read(ctx, func(tx store.Tx) (err error) { hosts, err = tx.ListHosts(""); return }); err != nil {
+		return 0, err
+	}
+	watchers := map[string]hypervisor.Watcher{} // by host id; nil: not watched
+	watcher := func(hostID string) hypervisor.Watcher {
+		w, seen := watchers[hostID]
+		if !seen {
+			dctx, cancel := context.WithTimeout(ctx, e.cfg.DriverTimeout)
+			drv, err := e.drvs.DriverFor(dctx, hostID)
+			cancel()
+			if err != nil {
+				e.log.Warn("engine: watch: no driver for host", "host", hostID, "err", err)
+			}
+			w, _ = drv.(hypervisor.Watcher)
+			watchers[hostID] = w
+		}
+		return w
+	}
+	watched := false
+	for _, h := range hosts {
+		watched = watcher(h.ID) != nil || watched
+	}
+	if !watched {
 		return 0, nil
 	}
 	var ready []core.Machine
@@ -57,7 +80,14 @@ func (e *Engine) Reconcile(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, m := range ready {
-		if !w.Lost(ctx, m) {
+		w := watcher(m.HostID)
+		if w == nil {
+			continue
+		}
+		dctx, cancel := context.WithTimeout(ctx, e.cfg.DriverTimeout)
+		lost := w.Lost(dctx, m)
+		cancel()
+		if !lost {
 			continue
 		}
 		changed := false

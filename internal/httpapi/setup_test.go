@@ -36,6 +36,7 @@ import (
 	"hangar/api"
 	"hangar/internal/core"
 	"hangar/internal/engine"
+	"hangar/internal/hypervisor"
 	"hangar/internal/hypervisor/sim"
 	"hangar/internal/lifecycle"
 	"hangar/internal/service"
@@ -131,7 +132,12 @@ func newEnvWith(tb testing.TB, cat *core.Catalog, configure func(*Config)) *env 
 	lenv := &lifecycle.Env{Clock: clock, PublicPool: netip.MustParsePrefix("198.18.0.0/15"),
 		DefaultNet: netip.MustParsePrefix("10.128.0.0/12"), Expect: drv.Expect}
 	svc := service.New(db, service.Config{Catalog: cat, Env: lenv, TokenTTL: 14 * 24 * time.Hour, DefaultShutdownHours: 168})
-	eng := engine.New(engine.Config{Store: db, Driver: drv, Env: lenv, Workers: 4, ResetLeases: true, PollInterval: 25 * time.Millisecond})
+	eng, err := engine.New(engine.Config{Store: db, Drivers: hypervisor.Single{Driver: drv}, Env: lenv, Workers: 4,
+		ResetLeases: true, PollInterval: 25 * time.Millisecond})
+	if err != nil {
+		db.Close()
+		tb.Fatal(err)
+	}
 	svc.Wake, svc.Destroyed = eng.Wake, eng.Destroyed
 	secret, err := svc.Bootstrap(ctx, true)
 	if err != nil {

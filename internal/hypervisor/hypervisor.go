@@ -31,6 +31,28 @@ type Driver interface {
 	Destroy(ctx context.Context, m core.Machine) error
 }
 
+// Drivers finds the driver that runs a host's machines. The engine asks it for every driver
+// call, by the machine's host, so that hosts run by different drivers (remote hosts) need no
+// change in the engine.
+type Drivers interface {
+	// DriverFor returns the driver of host hostID, or an error when no driver runs it. The
+	// error follows Advance's rules: a permanent *Error fails the operation, others are
+	// retried.
+	DriverFor(ctx context.Context, hostID string) (Driver, error)
+}
+
+// Single runs every host with one driver: the sim driver's simulated fleet, or the qemu
+// driver's one local host.
+type Single struct{ Driver Driver }
+
+// DriverFor implements Drivers.
+func (s Single) DriverFor(context.Context, string) (Driver, error) {
+	if s.Driver == nil {
+		return nil, errors.New("hypervisor: no driver configured")
+	}
+	return s.Driver, nil
+}
+
 // Request is one step of work on a machine.
 type Request struct {
 	Machine  core.Machine // Machine.State is the state to complete

@@ -467,8 +467,10 @@ func (d *Driver) launch(ctx context.Context, vd vmDir, req hypervisor.Request) e
 		return err
 	}
 	// QEMU rewrites the pidfile itself; wait for its QMP socket so that the next step can talk
-	// to it, and report an immediate failure (bad option, missing device) right here.
-	for time.Since(started) < 10*time.Second {
+	// to it, and report an immediate failure (bad option, missing device) right here. The wait
+	// ends with ctx too (the engine's deadline for the step): the VM is launched either way,
+	// and the next step finds it running, or gone and fails the boot.
+	for time.Since(started) < 10*time.Second && ctx.Err() == nil {
 		// The child's own pid, not vd.pid(): until exec its command line is hangar's.
 		if !alive(cmd.Process.Pid) {
 			return d.failBoot(vd, "QEMU did not start")
