@@ -44,10 +44,9 @@ func setup(t *testing.T) *bundle {
 	drv := sim.New(tim, cat)
 	env := &lifecycle.Env{Clock: clock, PublicPool: netip.MustParsePrefix("198.18.0.0/24"),
 		DefaultNet: netip.MustParsePrefix("10.128.0.0/16"), Expect: drv.Expect}
-	svc := service.New(db, service.Config{Catalog: cat, Env: env, DefaultShutdownHours: 168, Generations: gens})
 	eng := New(Config{Store: db, Driver: drv, Env: env})
 	t.Cleanup(eng.Wait)
-	svc.Destroyed = eng.Destroyed
+	svc := service.New(db, service.Config{Catalog: cat, Env: env, DefaultShutdownHours: 168, Generations: gens, Engine: eng})
 	if _, err := svc.Bootstrap(ctx, true); err != nil {
 		t.Fatal(err)
 	}
