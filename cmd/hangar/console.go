@@ -13,16 +13,23 @@ import (
 	"hangar/internal/web"
 )
 
+// liveHub is the change hub of the console's live views, with its relay to and from other
+// replicas: run relay until the server stops.
+type liveHub struct {
+	*changes.Hub
+	relay func(context.Context)
+}
+
 // liveChanges wraps the store so that every committed machine change reaches the console's
 // live views. With replicas on PostgreSQL (shared) the changes also go to and come from the
-// other replicas over LISTEN/NOTIFY; run the returned relay until the server stops.
-func (c *ServeCmd) liveChanges(st store.Store, shared bool, log *slog.Logger) (store.Store, *changes.Hub, func(context.Context)) {
+// other replicas over LISTEN/NOTIFY.
+func (c *ServeCmd) liveChanges(st store.Store, shared bool, log *slog.Logger) (store.Store, liveHub) {
 	hub := changes.NewHub()
 	if !shared {
-		return changes.Track(st, hub), hub, func(context.Context) {}
+		return changes.Track(st, hub), liveHub{hub, func(context.Context) {}}
 	}
 	relay := pgnotify.New(c.Database, hub, log)
-	return changes.Track(st, relay), hub, func(ctx context.Context) { _ = relay.Run(ctx) }
+	return changes.Track(st, relay), liveHub{hub, func(ctx context.Context) { _ = relay.Run(ctx) }}
 }
 
 // console builds the web console of a serve: the service with the API's authorization, the

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -148,5 +151,108 @@ func TestServeBootstrapsOnce(t *testing.T) {
 	var teams []map[string]any
 	if st := ts.do(t, ts.Key, "GET", "/hangar/v1/teams", nil, &teams); st != 200 || len(teams) != 1 {
 		t.Fatalf("teams: %d %v", st, teams)
+	}
+}
+
+// TestServePortInUse: a port already in use fails the start with an error naming --listen,
+// before anything is written: no data directory, no database, no operator account or key.
+func TestServePortInUse(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	addr := busy.Addr().String()
+	data := filepath.Join(t.TempDir(), "data")
+	var r root
+	out := &syncBuffer{}
+	parser, err := newParser(&r, out, out, t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parser.Parse([]string{"serve", "--listen", addr, "--data", data}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := r.Serve.start(t.Context(), out, out)
+	if err == nil {
+		srv.stop()
+		_ = srv.wait()
+		t.Fatal("serve started on a port in use")
+	}
+	var op *net.OpError
+	if !strings.Contains(err.Error(), "--listen "+addr) || !errors.As(err, &op) || op.Op != "listen" {
+		t.Fatalf("error %q does not say that --listen %s cannot be bound", err, addr)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the data directory was written (stat: %v)", err)
+	}
+	if strings.Contains(out.String(), "Created the operator account") {
+		t.Fatalf("an operator account was created:\n%s", out)
+	}
+}
+
+// TestServeFailedStartCloses: a start that fails after binding the port and opening the
+// database (a bad --smtp-from) closes what it opened: the port can be bound again, and a
+// second serve starts on the same data directory.
+func TestServeFailedStartCloses(t *testing.T) {
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := free.Addr().String()
+	free.Close()
+	data := t.TempDir()
+	var r root
+	out := &syncBuffer{}
+	parser, err := newParser(&r, out, out, t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parser.Parse([]string{"serve", "--listen", addr, "--data", data, "--smtp-from", "not an address"}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := r.Serve.start(t.Context(), out, out)
+	if err == nil {
+		srv.stop()
+		_ = srv.wait()
+		t.Fatal("a bad --smtp-from was accepted")
+	}
+	if !strings.Contains(err.Error(), "--smtp-from") {
+		t.Fatalf("error %v does not name --smtp-from", err)
+	}
+	if _, err := os.Stat(filepath.Join(data, "hangar.db")); err != nil {
+		t.Fatalf("the database was not opened before the failure: %v", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the failed start kept the port: %v", err)
+	}
+	ln.Close()
+	ts := startServerIn(t, data)
+	if st := ts.do(t, ts.Key, "GET", "/hangar/v1/teams", nil, nil); st != 200 {
+		t.Fatalf("teams after the failed start: %d", st)
+	}
+}
+
+// TestCleanupReverse: the cleanup stack runs its closers last pushed first, once, and joins
+// their errors.
+func TestCleanupReverse(t *testing.T) {
+	var order []int
+	var c cleanup
+	boom := errors.New("boom")
+	for i := range 3 {
+		c.push(func() error {
+			order = append(order, i)
+			if i == 1 {
+				return boom
+			}
+			return nil
+		})
+	}
+	if err := c.run(); !errors.Is(err, boom) {
+		t.Fatalf("run: %v, want boom", err)
+	}
+	if err := c.run(); err != nil || len(order) != 3 || order[0] != 2 || order[1] != 1 || order[2] != 0 {
+		t.Fatalf("order %v, second run %v; want [2 1 0] and nothing", order, err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"hangar/api"
 	"hangar/internal/core"
+	"hangar/internal/httpapi"
 	"hangar/internal/hypervisor"
 	"hangar/internal/hypervisor/qemu"
 	"hangar/internal/hypervisor/sim"
@@ -115,45 +115,26 @@ func parseGPUs(vals []string, cat *core.Catalog) (map[string][]string, error) {
 	return out, nil
 }
 
-func (f *QEMUFlags) hostName() string {
-	if f.Host != "" {
-		return f.Host
-	}
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		return "qemu-local"
-	}
-	return h
-}
-
-// ensureHost registers this host for placement: every CPU machine type gets --qemu-slots
-// slots when the host is first registered; GPU machine types get exactly as many slots as
-// the inventory has GPUs of their model, on every start.
-func (f *QEMUFlags) ensureHost(ctx context.Context, svc *service.Service, cat *core.Catalog, d *qemu.Driver, log *slog.Logger) error {
-	capacity, pinned := map[string]int{}, map[string]int{}
-	for name, t := range cat.Types {
-		switch {
-		case t.Class == "cpu":
-			capacity[name] = f.Slots
-		case t.Class == "gpu" && t.GPU != nil:
-			pinned[name] = len(d.GPUs()[*t.GPU])
-		}
-	}
-	h, err := svc.EnsureHost(ctx, f.hostName(), f.Region, capacity, pinned)
+// register registers this host for placement (service.RegisterLocalHost) and returns what the
+// operator API's host listing says about it.
+func (f *QEMUFlags) register(ctx context.Context, svc *service.Service, d *qemu.Driver, log *slog.Logger) (httpapi.HostInfo, error) {
+	h, err := svc.RegisterLocalHost(ctx, service.LocalHost{Name: f.Host, Region: f.Region, Slots: f.Slots, GPUs: d.GPUs()})
 	if err != nil {
-		return fmt.Errorf("register qemu host: %w", err)
+		return nil, fmt.Errorf("register qemu host: %w", err)
 	}
 	log.Info("qemu: host registered", "host", h.Name, "region", h.Region, "accel", d.Accel(), "gpus", d.GPUs())
-	return nil
+	return qemuHost{name: h.Name, d: d}, nil
 }
 
-// hostInfo describes this host in the operator API's host listing.
-func (f *QEMUFlags) hostInfo(d *qemu.Driver) func(string) (api.HostHypervisor, bool) {
-	name := f.hostName()
-	return func(n string) (api.HostHypervisor, bool) {
-		if n != name {
-			return api.HostHypervisor{}, false
-		}
-		return api.HostHypervisor{Driver: "qemu", Accelerator: string(d.Accel()), GPUs: d.GPUs()}, true
+// qemuHost describes the host the qemu driver runs machines on, by its registered name.
+type qemuHost struct {
+	name string
+	d    *qemu.Driver
+}
+
+func (q qemuHost) Hypervisor(name string) (api.HostHypervisor, bool) {
+	if name != q.name {
+		return api.HostHypervisor{}, false
 	}
+	return api.HostHypervisor{Driver: "qemu", Accelerator: string(q.d.Accel()), GPUs: q.d.GPUs()}, true
 }

@@ -93,132 +93,111 @@ func (c *ServeCmd) Run(g *cli.Globals) error {
 type server struct {
 	addr   string
 	http   *http.Server
-	pprof  *http.Server // nil without --pprof
 	db     store.Store
-	eng    *engine.Engine
 	cancel context.CancelFunc
 	done   chan error
 	log    *slog.Logger
 	once   sync.Once
-	// mailDone is closed when the mailer has stopped.
-	mailDone chan struct{}
+	// closers close what start opened, last opened first, once the server has stopped.
+	closers cleanup
 }
 
-// start opens the store, bootstraps, and starts the engine and the HTTP server. It returns once
-// the listener is bound.
-func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server, error) {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.LogLevel))
-	log := slog.New(reqid.NewHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
-	cat := core.DefaultCatalog()
-	if c.Catalog != "" {
-		b, err := os.ReadFile(c.Catalog)
-		if err != nil {
-			return nil, fmt.Errorf("catalog: %w", err)
-		}
-		if err := cat.Apply(b); err != nil {
-			return nil, err
-		}
+// cleanup is a stack of closers: start pushes one for each thing it opens, and a failed start
+// runs them, as a stopped server does, in reverse order.
+type cleanup []func() error
+
+func (c *cleanup) push(close func() error) { *c = append(*c, close) }
+
+// run calls the closers, last pushed first, and empties the stack.
+func (c *cleanup) run() error {
+	var errs []error
+	for i := len(*c) - 1; i >= 0; i-- {
+		errs = append(errs, (*c)[i]())
 	}
-	pool, err := netip.ParsePrefix(c.PublicIPPool)
+	*c = nil
+	return errors.Join(errs...)
+}
+
+// settings are the values of the flags that start checks before it opens anything.
+type settings struct {
+	cat           *core.Catalog
+	pool, private netip.Prefix
+}
+
+// start binds the listener, opens the store, bootstraps, and starts the engine and the HTTP
+// server. It returns once the listener is bound. A failed start closes what it had opened.
+func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (_ *server, err error) {
+	log := c.logger(stderr)
+	set, err := c.settings()
 	if err != nil {
-		return nil, fmt.Errorf("--public-ip-pool: %w", err)
-	}
-	private, err := netip.ParsePrefix(c.PrivateRange)
-	if err != nil {
-		return nil, fmt.Errorf("--private-range: %w", err)
-	}
-	if err := c.checkLimits(); err != nil {
 		return nil, err
 	}
-	if c.SimTimeScale < 0 {
-		return nil, errors.New("--sim-time-scale cannot be negative")
+	var closers cleanup
+	defer func() {
+		if err != nil {
+			_ = closers.run()
+		}
+	}()
+	// The port first: a port in use fails before anything is written to the data directory.
+	ln, err := c.listen(&closers)
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(c.Data, 0o700); err != nil {
 		return nil, err
 	}
-	raw, single, err := c.openStore(ctx)
+	db, hub, single, err := c.store(ctx, &closers, log)
 	if err != nil {
 		return nil, err
 	}
-	raw, hub, relay := c.liveChanges(raw, !single, log)
-	db, gens := raw, (*store.Generations)(nil)
-	if single { // every write goes through this process: reads may be cached
-		gens = store.NewGenerations(raw)
-		db = gens
-	}
-	drivers, err := c.drivers(ctx, cat, private, log)
+	drivers, err := c.drivers(ctx, set.cat, set.private, log)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	drv := drivers.drv
-	env := &lifecycle.Env{Clock: core.SystemClock{}, PublicPool: pool, DefaultNet: private, Expect: drv.Expect}
-	svc := service.New(db, service.Config{Catalog: cat, Env: env, Logger: log, TokenTTL: c.TokenTTL,
-		DefaultShutdownHours: c.ShutdownHours, Generations: optionalGens(gens), SharedStore: !single,
-		TemplateCheck: drivers.templateCheck})
+	env := &lifecycle.Env{Clock: core.SystemClock{}, PublicPool: set.pool, DefaultNet: set.private, Expect: drv.Expect}
 	eng, err := engine.New(engine.Config{Store: db, Drivers: hypervisor.Single{Driver: drv}, Env: env, Logger: log,
 		Workers: c.Workers, ResetLeases: single, WatchInterval: c.QEMU.Watch})
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
+	svc := service.New(db, service.Config{Catalog: set.cat, Env: env, Logger: log, TokenTTL: c.TokenTTL,
+		DefaultShutdownHours: c.ShutdownHours, Generations: optionalGens(db), SharedStore: !single,
+		TemplateCheck: drivers.templateCheck, Engine: eng})
 	mailer, err := c.mailer(db, env.Clock, log)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	svc.Wake, svc.Destroyed = eng.Wake, eng.Destroyed
 	if err := c.bootstrap(ctx, svc, stdout, drivers.sim != nil); err != nil {
-		db.Close()
 		return nil, err
 	}
-	if drivers.qemu != nil {
-		if err := c.QEMU.ensureHost(ctx, svc, cat, drivers.qemu, log); err != nil {
-			db.Close()
-			return nil, err
-		}
-	}
-	ln, err := net.Listen("tcp", c.Listen)
+	api, err := c.api(ctx, svc, drivers, log)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	hcfg := httpapi.Config{Service: svc, Logger: log, Driver: drv.Name(),
-		MaxBody: c.MaxBody, MaxUpload: c.MaxUpload, MaxListLimit: c.MaxListLimit, Limits: httpapi.Limits{
-			KeyRate: c.KeyRate, KeyBurst: c.KeyBurst, AddressRate: c.AddressRate, AddressBurst: c.AddressBurst,
-			LoginPerEmail: c.LoginPerEmail, LoginPerAddress: c.LoginPerAddress}}
-	if drivers.sim != nil {
-		hcfg.Faults = simFaults{drivers.sim}
-	}
-	if drivers.qemu != nil {
-		hcfg.HostInfo = c.QEMU.hostInfo(drivers.qemu)
-	}
-	api := httpapi.New(hcfg)
-	console := c.console(svc, hub, drivers, log)
-	root := http.NewServeMux()
-	root.Handle(web.Prefix, console)
-	root.Handle("/", web.Home(api))
-	hs := &http.Server{Handler: root, ReadHeaderTimeout: c.ReadHeaderTimeout, ReadTimeout: c.ReadTimeout,
-		WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	console := c.console(svc, hub.Hub, drivers, log)
+	hs := &http.Server{Handler: rootMux(api, console), ReadHeaderTimeout: c.ReadHeaderTimeout,
+		ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	hs.RegisterOnShutdown(console.CloseStreams)
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s := &server{addr: ln.Addr().String(), http: hs, db: db, eng: eng, cancel: cancel, done: make(chan error, 2), log: log,
-		mailDone: make(chan struct{})}
 	if c.Pprof != "" {
-		if s.pprof, err = startPprof(c.Pprof, log); err != nil {
-			cancel()
-			ln.Close()
-			db.Close()
+		pp, err := startPprof(c.Pprof, log)
+		if err != nil {
 			return nil, err
 		}
+		closers.push(pp.Close)
 	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s := &server{addr: ln.Addr().String(), http: hs, db: db, cancel: cancel, done: make(chan error, 2), log: log}
+	mailDone := make(chan struct{})
 	go func() { s.done <- eng.Run(runCtx) }()
-	go relay(runCtx)
+	go hub.relay(runCtx)
 	go func() {
-		defer close(s.mailDone)
+		defer close(mailDone)
 		_ = mailer.Run(runCtx)
 	}()
+	closers.push(func() error { eng.Wait(); <-mailDone; return nil })
+	s.closers = closers
 	go func() {
 		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			s.done <- err
@@ -230,6 +209,106 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 	}()
 	log.Info("hangar serving", "addr", s.addr, "data", c.Data, "driver", drv.Name(), "sim_time_scale", c.SimTimeScale)
 	return s, nil
+}
+
+// logger is the server's log, at --log-level, with request ids.
+func (c *ServeCmd) logger(stderr io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.LogLevel))
+	return slog.New(reqid.NewHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
+}
+
+// settings reads and checks the flags that need more than their type: the catalog file, the
+// address ranges, the limits and the sim time scale.
+func (c *ServeCmd) settings() (settings, error) {
+	cat := core.DefaultCatalog()
+	if c.Catalog != "" {
+		b, err := os.ReadFile(c.Catalog)
+		if err != nil {
+			return settings{}, fmt.Errorf("catalog: %w", err)
+		}
+		if err := cat.Apply(b); err != nil {
+			return settings{}, err
+		}
+	}
+	pool, err := netip.ParsePrefix(c.PublicIPPool)
+	if err != nil {
+		return settings{}, fmt.Errorf("--public-ip-pool: %w", err)
+	}
+	private, err := netip.ParsePrefix(c.PrivateRange)
+	if err != nil {
+		return settings{}, fmt.Errorf("--private-range: %w", err)
+	}
+	if err := c.checkLimits(); err != nil {
+		return settings{}, err
+	}
+	if c.SimTimeScale < 0 {
+		return settings{}, errors.New("--sim-time-scale cannot be negative")
+	}
+	return settings{cat: cat, pool: pool, private: private}, nil
+}
+
+// listen binds --listen. The server closes the listener when it shuts down; the closer is for
+// a start that fails before serving.
+func (c *ServeCmd) listen(closers *cleanup) (net.Listener, error) {
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("--listen %s: %w", c.Listen, err)
+	}
+	closers.push(func() error {
+		if err := ln.Close(); !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	})
+	return ln, nil
+}
+
+// store opens the database (openStore) with the change tracking of the live views
+// (liveChanges) and, when this process is its only user, the generation counter of the read
+// caches. single reports that case.
+func (c *ServeCmd) store(ctx context.Context, closers *cleanup, log *slog.Logger) (store.Store, liveHub, bool, error) {
+	raw, single, err := c.openStore(ctx)
+	if err != nil {
+		return nil, liveHub{}, false, err
+	}
+	closers.push(raw.Close)
+	db, hub := c.liveChanges(raw, !single, log)
+	if single { // every write goes through this process: reads may be cached
+		db = store.NewGenerations(db)
+	}
+	return db, hub, single, nil
+}
+
+// api builds the HTTP API over svc with the driver's extras: fault injection (sim), or this
+// host registered for placement and described in the host listing (qemu).
+func (c *ServeCmd) api(ctx context.Context, svc *service.Service, d drivers, log *slog.Logger) (*httpapi.Server, error) {
+	cfg := httpapi.Config{Service: svc, Logger: log, Driver: d.drv.Name(),
+		MaxBody: c.MaxBody, MaxUpload: c.MaxUpload, MaxListLimit: c.MaxListLimit, Limits: httpapi.Limits{
+			KeyRate: c.KeyRate, KeyBurst: c.KeyBurst, AddressRate: c.AddressRate, AddressBurst: c.AddressBurst,
+			LoginPerEmail: c.LoginPerEmail, LoginPerAddress: c.LoginPerAddress}}
+	if d.sim != nil {
+		cfg.Faults = simFaults{d.sim}
+	}
+	if d.qemu != nil {
+		var err error
+		if cfg.HostInfo, err = c.QEMU.register(ctx, svc, d.qemu, log); err != nil {
+			return nil, err
+		}
+	}
+	return httpapi.New(cfg), nil
+}
+
+// rootMux is the server's root: the Paperspace API at "/" (a browser asking for the bare
+// root is sent to the console), the operator API at api.OperatorPrefix and under it, and the
+// console under web.Prefix.
+func rootMux(a *httpapi.Server, console *web.Server) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/", web.Home(a.Paperspace()))
+	mux.Handle(api.OperatorPrefix, a.Operator())
+	mux.Handle(api.OperatorPrefix+"/", a.Operator())
+	mux.Handle(web.Prefix, console)
+	return mux
 }
 
 // mailer returns the outbox's mailer: SMTP with --smtp-url, else .eml files in <data>/outbox.
@@ -286,29 +365,24 @@ func (c *ServeCmd) bootstrap(ctx context.Context, svc *service.Service, stdout i
 	return nil
 }
 
-// stop shuts down gracefully: stop accepting, finish requests, stop the engine, close the store.
+// stop shuts down gracefully: stop accepting and finish requests, then stop the engine.
 func (s *server) stop() {
 	s.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		err := s.http.Shutdown(ctx)
-		if s.pprof != nil {
-			_ = s.pprof.Close()
-		}
 		s.cancel()
 		s.done <- err
 	})
 }
 
-// wait blocks until the server has stopped and the store is closed.
+// wait blocks until the server has stopped and what it opened is closed, the store last.
 func (s *server) wait() error {
 	err := <-s.done
 	if err != nil {
 		s.stop()
 	}
-	s.eng.Wait()
-	<-s.mailDone
-	cerr := s.db.Close()
+	cerr := s.closers.run()
 	s.log.Info("hangar stopped")
 	return errors.Join(err, cerr)
 }
@@ -317,32 +391,25 @@ func (s *server) wait() error {
 type simFaults struct{ d *sim.Driver }
 
 func (f simFaults) InjectFault(action string, count int, message string) (api.Fault, error) {
-	switch action {
-	case "create", "start", "stop", "restart":
-	default:
-		return api.Fault{}, core.Errorf(core.Invalid, "action must be create, start, stop or restart")
-	}
-	if count < 1 || count > 1_000_000 {
-		return api.Fault{}, core.Errorf(core.Invalid, "count must be between 1 and 1000000")
-	}
-	got := f.d.InjectFault(sim.Fault{Action: action, Remaining: count, Message: message})
-	return api.Fault{Action: got.Action, Remaining: got.Remaining, Message: got.Message}, nil
+	got, err := f.d.Arm(sim.Fault{Action: action, Remaining: count, Message: message})
+	return api.Fault(got), err // the same fields; zero on error
 }
 
 func (f simFaults) Faults() []api.Fault {
 	out := []api.Fault{}
 	for _, x := range f.d.Faults() {
-		out = append(out, api.Fault{Action: x.Action, Remaining: x.Remaining, Message: x.Message})
+		out = append(out, api.Fault(x))
 	}
 	return out
 }
 
-// optionalGens keeps a nil *store.Generations from becoming a non-nil interface.
-func optionalGens(g *store.Generations) interface{ Gen() uint64 } {
-	if g == nil {
-		return nil
+// optionalGens is the generation counter of db when it has one (a single-process store),
+// else nil: a nil *store.Generations must not become a non-nil interface.
+func optionalGens(db store.Store) interface{ Gen() uint64 } {
+	if g, ok := db.(*store.Generations); ok {
+		return g
 	}
-	return g
+	return nil
 }
 
 // checkLimits refuses limits that cannot work: a negative size, rate or timeout.

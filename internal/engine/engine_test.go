@@ -55,10 +55,12 @@ func setup(t *testing.T) *bundle {
 	drv := sim.New(tim, cat)
 	env := &lifecycle.Env{Clock: clock, PublicPool: netip.MustParsePrefix("198.18.0.0/24"),
 		DefaultNet: netip.MustParsePrefix("10.128.0.0/16"), Expect: drv.Expect}
-	svc := service.New(db, service.Config{Catalog: cat, Env: env, DefaultShutdownHours: 168, Generations: gens})
 	eng := mustNew(t, Config{Store: db, Drivers: hypervisor.Single{Driver: drv}, Env: env})
 	t.Cleanup(eng.Wait)
-	svc.Destroyed = eng.Destroyed
+	b := &bundle{clock: clock, st: db, eng: eng, drv: drv, tim: tim}
+	// The service tells whichever engine b holds, so that a test can rebuild it.
+	svc := service.New(db, service.Config{Catalog: cat, Env: env, DefaultShutdownHours: 168, Generations: gens,
+		Engine: current{b}})
 	if _, err := svc.Bootstrap(ctx, true); err != nil {
 		t.Fatal(err)
 	}
@@ -75,8 +77,15 @@ func setup(t *testing.T) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &bundle{clock: clock, st: db, svc: svc, eng: eng, drv: drv, admin: admin, tim: tim}
+	b.svc, b.admin = svc, admin
+	return b
 }
+
+// current forwards the service's calls to the engine its bundle holds now.
+type current struct{ b *bundle }
+
+func (c current) Wake()                    { c.b.eng.Wake() }
+func (c current) Destroyed(m core.Machine) { c.b.eng.Destroyed(m) }
 
 func (b *bundle) create(t *testing.T, mod func(*service.CreateMachine)) core.Machine {
 	t.Helper()

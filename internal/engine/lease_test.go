@@ -134,7 +134,6 @@ func (b *bundle) rebuild(t *testing.T, cfg Config) {
 	t.Helper()
 	cfg.Store, cfg.Env = b.st, b.eng.env
 	b.eng = mustNew(t, cfg)
-	b.svc.Destroyed = b.eng.Destroyed
 	t.Cleanup(b.eng.Wait)
 }
 

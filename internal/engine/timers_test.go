@@ -31,10 +31,9 @@ func stack(t *testing.T, clock *clocktest.Clock, st store.Store, drv *sim.Driver
 	cat := core.DefaultCatalog()
 	env := &lifecycle.Env{Clock: clock, PublicPool: netip.MustParsePrefix("198.18.0.0/24"),
 		DefaultNet: netip.MustParsePrefix("10.128.0.0/16"), Expect: drv.Expect}
-	svc := service.New(st, service.Config{Catalog: cat, Env: env, DefaultShutdownHours: 168})
 	eng := mustNew(t, Config{Store: st, Drivers: hypervisor.Single{Driver: drv}, Env: env})
 	t.Cleanup(eng.Wait)
-	svc.Destroyed = eng.Destroyed
+	svc := service.New(st, service.Config{Catalog: cat, Env: env, DefaultShutdownHours: 168, Engine: eng})
 	if _, err := svc.Bootstrap(ctx, true); err != nil {
 		t.Fatal(err)
 	}

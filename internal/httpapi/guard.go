@@ -143,11 +143,15 @@ func (w *statusWriter) Flush() {
 // Unwrap lets http.ResponseController reach the connection.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// ServeHTTP gives every request an id (X-Request-Id: the client's if it is sane, else a new
-// one) carried in its context and its log lines, recovers panics into a 500 in the Paperspace
+// guard gives every request an id (X-Request-Id: the client's if it is sane, else a new one)
+// carried in its context and its log lines, recovers panics into a 500 in the Paperspace
 // shape, applies the per-address rate limit, normalises the path (duplicate and trailing
-// slashes, spec §1.1) without a redirect, and dispatches.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// slashes, spec §1.1) without a redirect, and dispatches to mux.
+func (s *Server) guard(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.guarded(w, r, mux) })
+}
+
+func (s *Server) guarded(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) {
 	id := r.Header.Get("X-Request-Id")
 	if !reqid.Valid(id) {
 		id = reqid.New()
@@ -177,5 +181,5 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.URL.Path = normalizePath(r.URL.Path)
 	r.URL.RawPath = ""
-	s.mux.ServeHTTP(sw, r)
+	mux.ServeHTTP(sw, r)
 }

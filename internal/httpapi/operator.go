@@ -96,7 +96,7 @@ func toHost(h core.HostLoad) api.Host {
 func (s *Server) toHost(h core.HostLoad) api.Host {
 	out := toHost(h)
 	if s.cfg.HostInfo != nil {
-		if hv, ok := s.cfg.HostInfo(h.Name); ok {
+		if hv, ok := s.cfg.HostInfo.Hypervisor(h.Name); ok {
 			out.Hypervisor = &hv
 		}
 	}

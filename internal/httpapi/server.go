@@ -46,19 +46,29 @@ type Config struct {
 	// recovery and address limit as the API routes, outside Routes(). Tests mount handlers
 	// that misbehave; `hangar serve` mounts nothing.
 	Mount map[string]http.Handler
-	// HostInfo describes the host a driver runs real machines on, by host name; nil or
-	// ok=false for other hosts.
-	HostInfo func(name string) (h api.HostHypervisor, ok bool)
+	// HostInfo describes the host a driver runs real machines on; nil when there is none.
+	HostInfo HostInfo
 }
 
-// Server is the HTTP API.
+// HostInfo describes, in the operator API's host listing, the host a driver runs real
+// machines on (qemu).
+type HostInfo interface {
+	// Hypervisor describes the host called name; false for every other host.
+	Hypervisor(name string) (h api.HostHypervisor, ok bool)
+}
+
+// Server is the HTTP API: the Paperspace Core API and the operator API, each a handler that
+// `hangar serve` mounts on its root mux.
 type Server struct {
 	svc    *service.Service
 	log    *slog.Logger
 	cfg    Config
 	routes []Route
-	mux    *http.ServeMux
 	lim    limiters
+	// paperspace and operator route the two APIs' requests once guarded; paperspaceH and
+	// operatorH are them behind the guard (request id, panic recovery, address limit, path).
+	paperspace, operator   *http.ServeMux
+	paperspaceH, operatorH http.Handler
 }
 
 // Route is one served route: its method, its pattern and who may call it.
@@ -118,7 +128,8 @@ func New(cfg Config) *Server {
 	if cfg.Clock == nil {
 		cfg.Clock = core.SystemClock{}
 	}
-	s := &Server{svc: cfg.Service, log: cfg.Logger, cfg: cfg, mux: http.NewServeMux(), lim: newLimiters(cfg.Limits, cfg.Clock)}
+	s := &Server{svc: cfg.Service, log: cfg.Logger, cfg: cfg, lim: newLimiters(cfg.Limits, cfg.Clock),
+		paperspace: http.NewServeMux(), operator: http.NewServeMux()}
 	s.routes = append(s.paperspaceRoutes(), s.operatorRoutes()...)
 	for i := range s.routes {
 		s.routes[i].action = auditActions[s.routes[i].Method+" "+s.routes[i].Pattern]
@@ -134,7 +145,7 @@ func New(cfg Config) *Server {
 	}
 	for _, pat := range order {
 		methods := byPattern[pat]
-		s.mux.HandleFunc(pat, func(w http.ResponseWriter, r *http.Request) {
+		s.muxOf(pat).HandleFunc(pat, func(w http.ResponseWriter, r *http.Request) {
 			rt, ok := methods[r.Method]
 			if !ok && r.Method == http.MethodHead {
 				rt, ok = methods[http.MethodGet]
@@ -147,13 +158,43 @@ func New(cfg Config) *Server {
 		})
 	}
 	for pat, h := range cfg.Mount {
-		s.mux.Handle(pat, h)
+		s.muxOf(pat).Handle(pat, h)
 	}
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, core.Errorf(core.NotFound, "Cannot %s %s", r.Method, r.URL.Path))
-	})
+	}
+	s.operator.HandleFunc("/", notFound)
+	// A request whose path only names the operator API once normalised (an encoded slash)
+	// reaches the Paperspace handler; it goes on to the operator routes, guarded once.
+	s.paperspace.Handle(api.OperatorPrefix, s.operator)
+	s.paperspace.Handle(api.OperatorPrefix+"/", s.operator)
+	s.paperspace.HandleFunc("/", notFound)
+	s.paperspaceH, s.operatorH = s.guard(s.paperspace), s.guard(s.operator)
 	return s
 }
+
+// muxOf is the mux of a route pattern ("/path" or "METHOD /path"): the operator API's for
+// api.OperatorPrefix and below, else the Paperspace API's.
+func (s *Server) muxOf(pattern string) *http.ServeMux {
+	if _, p, ok := strings.Cut(pattern, " "); ok {
+		pattern = p
+	}
+	if pattern == api.OperatorPrefix || strings.HasPrefix(pattern, api.OperatorPrefix+"/") {
+		return s.operator
+	}
+	return s.paperspace
+}
+
+// Paperspace is the Paperspace Core API's handler, to mount at "/": its routes, and the
+// Paperspace 404 for every path nothing else serves.
+func (s *Server) Paperspace() http.Handler { return s.paperspaceH }
+
+// Operator is the operator API's handler, to mount at api.OperatorPrefix and under it.
+func (s *Server) Operator() http.Handler { return s.operatorH }
+
+// ServeHTTP serves both APIs, as they answer mounted at "/" and api.OperatorPrefix (tests
+// and benchmarks serve a Server directly).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.paperspaceH.ServeHTTP(w, r) }
 
 // Routes lists every served route.
 func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }

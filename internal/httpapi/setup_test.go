@@ -131,14 +131,14 @@ func newEnvWith(tb testing.TB, cat *core.Catalog, configure func(*Config)) *env 
 	drv := sim.New(sim.Timings{Provisioning: phase, Starting: phase, ServiceReady: phase, Stopping: phase, Restarting: phase}, cat)
 	lenv := &lifecycle.Env{Clock: clock, PublicPool: netip.MustParsePrefix("198.18.0.0/15"),
 		DefaultNet: netip.MustParsePrefix("10.128.0.0/12"), Expect: drv.Expect}
-	svc := service.New(db, service.Config{Catalog: cat, Env: lenv, TokenTTL: 14 * 24 * time.Hour, DefaultShutdownHours: 168})
 	eng, err := engine.New(engine.Config{Store: db, Drivers: hypervisor.Single{Driver: drv}, Env: lenv, Workers: 4,
 		ResetLeases: true, PollInterval: 25 * time.Millisecond})
 	if err != nil {
 		db.Close()
 		tb.Fatal(err)
 	}
-	svc.Wake, svc.Destroyed = eng.Wake, eng.Destroyed
+	svc := service.New(db, service.Config{Catalog: cat, Env: lenv, TokenTTL: 14 * 24 * time.Hour, DefaultShutdownHours: 168,
+		Engine: eng})
 	secret, err := svc.Bootstrap(ctx, true)
 	if err != nil {
 		db.Close()
@@ -282,22 +282,14 @@ func (e *env) advance(d time.Duration) {
 type simFaults struct{ d *sim.Driver }
 
 func (f simFaults) InjectFault(action string, count int, message string) (api.Fault, error) {
-	switch action {
-	case "create", "start", "stop", "restart":
-	default:
-		return api.Fault{}, core.Errorf(core.Invalid, "action must be create, start, stop or restart")
-	}
-	if count < 1 || count > 1_000_000 {
-		return api.Fault{}, core.Errorf(core.Invalid, "count must be between 1 and 1000000")
-	}
-	got := f.d.InjectFault(sim.Fault{Action: action, Remaining: count, Message: message})
-	return api.Fault{Action: got.Action, Remaining: got.Remaining, Message: got.Message}, nil
+	got, err := f.d.Arm(sim.Fault{Action: action, Remaining: count, Message: message})
+	return api.Fault(got), err // the same fields; zero on error
 }
 
 func (f simFaults) Faults() []api.Fault {
 	out := []api.Fault{}
 	for _, x := range f.d.Faults() {
-		out = append(out, api.Fault{Action: x.Action, Remaining: x.Remaining, Message: x.Message})
+		out = append(out, api.Fault(x))
 	}
 	return out
 }

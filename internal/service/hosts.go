@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"os"
 	"strings"
 
 	"hangar/internal/core"
@@ -188,4 +189,46 @@ func (s *Service) EnsureHost(ctx context.Context, name, region string, capacity,
 		return err
 	})
 	return out, err
+}
+
+// LocalHost is the inventory of the host this process runs real machines on (the qemu
+// driver), as RegisterLocalHost registers it for placement.
+type LocalHost struct {
+	// Name is the host's name in the host listing; "" is the system host name (qemu-local
+	// when it has none).
+	Name   string
+	Region string
+	// Slots is the capacity of every CPU machine type when the host is first registered;
+	// the operator changes it later.
+	Slots int
+	// GPUs are the PCI addresses of the GPUs passed through, by the catalog's GPU model.
+	GPUs map[string][]string
+}
+
+// HostName is the name the host is registered under.
+func (h LocalHost) HostName() string {
+	if h.Name != "" {
+		return h.Name
+	}
+	n, err := os.Hostname()
+	if err != nil || n == "" {
+		return "qemu-local"
+	}
+	return n
+}
+
+// RegisterLocalHost registers the local host for placement (EnsureHost): every CPU machine
+// type gets h.Slots slots when the host is first registered; GPU machine types get exactly as
+// many slots as h has GPUs of their model, on every start.
+func (s *Service) RegisterLocalHost(ctx context.Context, h LocalHost) (core.HostLoad, error) {
+	capacity, pinned := map[string]int{}, map[string]int{}
+	for name, t := range s.cfg.Catalog.Types {
+		switch {
+		case t.Class == "cpu":
+			capacity[name] = h.Slots
+		case t.Class == "gpu" && t.GPU != nil:
+			pinned[name] = len(h.GPUs[*t.GPU])
+		}
+	}
+	return s.EnsureHost(ctx, h.HostName(), h.Region, capacity, pinned)
 }

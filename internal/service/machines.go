@@ -470,8 +470,8 @@ func (s *Service) DestroyMachine(ctx context.Context, p core.Principal, id strin
 		}
 		return tx.DeleteMachine(m.ID, s.clock.Now())
 	})
-	if err == nil && s.Destroyed != nil {
-		s.Destroyed(m)
+	if err == nil && s.cfg.Engine != nil {
+		s.cfg.Engine.Destroyed(m)
 	}
 	return err
 }

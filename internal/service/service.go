@@ -34,6 +34,17 @@ type Config struct {
 	// TemplateCheck, when set, says whether the hypervisor driver can run machines of a
 	// template (the qemu driver needs an image); templates and creates it rejects are 400s.
 	TemplateCheck func(core.Template) error
+	// Engine is told about commits that give it work; nil: nobody is told (tests that drive
+	// machines by hand).
+	Engine Engine
+}
+
+// Engine is what the service tells the machine engine after a commit.
+type Engine interface {
+	// Wake says that a commit gave the engine work.
+	Wake()
+	// Destroyed says that a machine was destroyed, so that what its driver holds is freed.
+	Destroyed(core.Machine)
 }
 
 // Service implements the use cases of the Paperspace and operator APIs.
@@ -47,11 +58,6 @@ type Service struct {
 
 	machines machineCache
 	auth     *authCache
-
-	// Wake is called after a commit that gave the engine work; nil is allowed.
-	Wake func()
-	// Destroyed is called after a machine was destroyed, to free what the driver holds.
-	Destroyed func(core.Machine)
 }
 
 // New returns a Service over st.
@@ -73,8 +79,8 @@ func New(st store.Store, cfg Config) *Service {
 func (s *Service) Catalog() *core.Catalog { return s.cfg.Catalog }
 
 func (s *Service) wake() {
-	if s.Wake != nil {
-		s.Wake()
+	if s.cfg.Engine != nil {
+		s.cfg.Engine.Wake()
 	}
 }
 

@@ -95,6 +95,31 @@ func (d *Driver) Expect(s core.State) time.Duration {
 	return 0
 }
 
+// MaxFaultCount is the most operations one fault may fail.
+const MaxFaultCount = 1_000_000
+
+// Validate checks a fault asked for from outside (the operator API): a known action and
+// between 1 and MaxFaultCount operations. The errors are core.Invalid.
+func (f Fault) Validate() error {
+	switch f.Action {
+	case "create", "start", "stop", "restart":
+	default:
+		return core.Errorf(core.Invalid, "action must be create, start, stop or restart")
+	}
+	if f.Remaining < 1 || f.Remaining > MaxFaultCount {
+		return core.Errorf(core.Invalid, "count must be between 1 and %d", MaxFaultCount)
+	}
+	return nil
+}
+
+// Arm validates f and arms it (InjectFault), returning the fault as armed.
+func (d *Driver) Arm(f Fault) (Fault, error) {
+	if err := f.Validate(); err != nil {
+		return Fault{}, err
+	}
+	return d.InjectFault(f), nil
+}
+
 // InjectFault arms a fault; a later call for the same action replaces it. The faults live in
 // memory only: they are a test tool and are gone after a restart.
 func (d *Driver) InjectFault(f Fault) Fault {

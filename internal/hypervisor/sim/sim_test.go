@@ -83,3 +83,28 @@ func TestScriptRanReported(t *testing.T) {
 		t.Fatalf("without a script: %+v %v", res, err)
 	}
 }
+
+// TestArmValidates: Arm refuses unknown actions and counts outside 1..MaxFaultCount with
+// core.Invalid and arms nothing; a valid fault is armed with the default message.
+func TestArmValidates(t *testing.T) {
+	d := New(DefaultTimings(), core.DefaultCatalog())
+	for _, f := range []Fault{{Action: "destroy", Remaining: 1}, {Action: "", Remaining: 1},
+		{Action: "start", Remaining: 0}, {Action: "start", Remaining: -1}, {Action: "stop", Remaining: MaxFaultCount + 1}} {
+		if _, err := d.Arm(f); core.ErrorCode(err) != core.Invalid {
+			t.Errorf("Arm(%+v): %v, want an Invalid error", f, err)
+		}
+	}
+	if got := d.Faults(); len(got) != 0 {
+		t.Fatalf("refused faults were armed: %v", got)
+	}
+	got, err := d.Arm(Fault{Action: "restart", Remaining: MaxFaultCount})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Message != defaultFaultMessage("restart") || got.Remaining != MaxFaultCount {
+		t.Fatalf("armed %+v", got)
+	}
+	if list := d.Faults(); len(list) != 1 || list[0] != got {
+		t.Fatalf("faults %v, want [%v]", list, got)
+	}
+}
