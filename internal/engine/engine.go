@@ -45,7 +45,23 @@ type Config struct {
 	WatchInterval time.Duration
 	// PollInterval bounds how long the loop sleeps without a wake-up (default 1 s).
 	PollInterval time.Duration
+	// OnStep, if set, is told of every step of a claimed machine: its outcome (one of the
+	// Step* constants) and how long it took, driver call and commit included. It must be
+	// cheap and safe for concurrent use.
+	OnStep func(outcome string, d time.Duration)
 }
+
+// The outcomes of a step, as Config.OnStep hears them.
+const (
+	StepDone       = "done"       // the transition completed: the machine moved on
+	StepPending    = "pending"    // the driver is not done yet: asked again later
+	StepRetry      = "retry"      // the driver failed transiently: retried with backoff
+	StepFailed     = "failed"     // the driver failed permanently: the event failed
+	StepSuperseded = "superseded" // a user call moved the machine meanwhile: result dropped
+	StepTimers     = "timers"     // a stable machine's due timers were fired
+	StepSkipped    = "skipped"    // nothing was due any more (or the machine is gone)
+	StepError      = "error"      // loading or committing failed
+)
 
 // Engine advances machines.
 type Engine struct {
@@ -186,6 +202,11 @@ func (e *Engine) sleep(ctx context.Context, next *time.Time) bool {
 // step advances one claimed machine by one driver call and commits the outcome; for a
 // machine in a stable state it fires its due timers instead.
 func (e *Engine) step(ctx context.Context, id string) {
+	outcome := StepError
+	if e.cfg.OnStep != nil {
+		start := time.Now()
+		defer func() { e.cfg.OnStep(outcome, time.Since(start)) }()
+	}
 	var m core.Machine
 	var req hypervisor.Request
 	err := e.st.Read(ctx, func(tx store.Tx) error {
@@ -199,16 +220,20 @@ func (e *Engine) step(ctx context.Context, id string) {
 	if err != nil {
 		if !core.IsNotFound(err) {
 			e.log.Error("engine: load machine", "machine", id, "err", err)
+		} else {
+			outcome = StepSkipped
 		}
 		e.release(ctx, id)
 		return
 	}
 	now := e.env.Clock.Now()
 	if m.NextAt == nil || m.NextAt.After(now) {
+		outcome = StepSkipped
 		e.release(ctx, id)
 		return
 	}
 	if lifecycle.Stable(m.State) {
+		outcome = StepTimers
 		e.fireTimers(ctx, m)
 		e.Wake()
 		return
@@ -225,20 +250,25 @@ func (e *Engine) step(ctx context.Context, id string) {
 			return err
 		}
 		if cur.State != m.State || !cur.PhaseSince.Equal(m.PhaseSince) {
+			outcome = StepSuperseded
 			return tx.ReleaseLease(id, e.owner) // a user call moved it meanwhile
 		}
 		switch {
 		case hypervisor.IsPermanent(derr):
+			outcome = StepFailed
 			err = e.fail(tx, &cur, derr.Error())
 		case derr != nil:
+			outcome = StepRetry
 			cur.Attempts++
 			at := e.env.Clock.Now().Add(backoff(cur.Attempts))
 			cur.NextAt = &at
 		case !res.Done:
+			outcome = StepPending
 			cur.Attempts++
 			at := e.env.Clock.Now().Add(max(res.RetryAfter, 10*time.Millisecond))
 			cur.NextAt = &at
 		default:
+			outcome = StepDone
 			err = e.complete(tx, &cur, res, snapshot)
 		}
 		if err != nil {
@@ -251,6 +281,12 @@ func (e *Engine) step(ctx context.Context, id string) {
 	})
 	if derr != nil && !hypervisor.IsPermanent(derr) {
 		e.log.Warn("engine: driver step failed, will retry", "machine", id, "state", m.State, "err", derr)
+	}
+	if err != nil {
+		outcome = StepError
+		if core.IsNotFound(err) {
+			outcome = StepSkipped // destroyed meanwhile
+		}
 	}
 	if err != nil && !core.IsNotFound(err) && !errors.Is(err, context.Canceled) {
 		e.log.Error("engine: commit step", "machine", id, "err", err)
