@@ -49,7 +49,26 @@ type Config struct {
 	// HostInfo describes the host a driver runs real machines on, by host name; nil or
 	// ok=false for other hosts.
 	HostInfo func(name string) (h api.HostHypervisor, ok bool)
+	// Observer, if set, hears of every request and every rate-limit refusal (the metrics).
+	Observer Observer
+	// Metrics, if set, is served at GET /metrics to callers with an operator's API key only.
+	Metrics http.Handler
 }
+
+// Observer hears of the requests a Server answers. Its methods run on every request and must
+// be cheap and safe for concurrent use.
+type Observer interface {
+	// Request is told of each answered request: its route's method and pattern (the route
+	// table's, so that the set is bounded; "" and RouteUnmatched for a request no route
+	// took), the status sent (0 if none) and how long it took.
+	Request(method, pattern string, status int, d time.Duration)
+	// RateLimited is told of each request a rate limit refused: one of the Limit* names.
+	RateLimited(limit string)
+}
+
+// RouteUnmatched is the pattern Observer.Request hears for a request that no route served:
+// an unknown path or method, or one refused before routing (the address limit).
+const RouteUnmatched = "unmatched"
 
 // Server is the HTTP API.
 type Server struct {
@@ -143,11 +162,17 @@ func New(cfg Config) *Server {
 				s.writeError(w, r, core.Errorf(core.NotFound, "Cannot %s %s", r.Method, r.URL.Path))
 				return
 			}
+			if sw, ok := w.(*statusWriter); ok {
+				sw.method, sw.pattern = rt.Method, rt.Pattern
+			}
 			s.serveAudited(w, r, rt)
 		})
 	}
 	for pat, h := range cfg.Mount {
 		s.mux.Handle(pat, h)
+	}
+	if cfg.Metrics != nil {
+		s.mux.Handle("GET "+MetricsPath, s.operatorOnly(cfg.Metrics))
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, core.Errorf(core.NotFound, "Cannot %s %s", r.Method, r.URL.Path))
@@ -268,6 +293,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ra *retryAfterError
 	if errors.As(err, &ra) {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(ra.after)))
+		if s.cfg.Observer != nil {
+			s.cfg.Observer.RateLimited(ra.limit)
+		}
 	}
 	writeJSON(w, status, api.ErrorBody{Error: api.ErrorDetail{Name: "Error", Message: core.ErrorMessage(err), Status: status}})
 }
