@@ -23,6 +23,7 @@ import (
 	"hangar/internal/httpapi"
 	"hangar/internal/hypervisor/sim"
 	"hangar/internal/lifecycle"
+	"hangar/internal/metrics"
 	"hangar/internal/notify"
 	"hangar/internal/reqid"
 	"hangar/internal/service"
@@ -75,6 +76,8 @@ type ServeCmd struct {
 
 	ExternalURL string `name:"external-url" env:"HANGAR_EXTERNAL_URL" placeholder:"URL" help:"URL people reach this server at, e.g. https://hangar.example.com behind a TLS proxy: the web console then marks its cookies Secure and accepts that origin."`
 
+	MetricsListen string `name:"metrics-listen" env:"HANGAR_METRICS_LISTEN" placeholder:"ADDR" help:"Also serve /metrics on this address, without credentials, for a Prometheus scraper on a private network (the API's /metrics needs the operator's key)."`
+
 	// Pprof is hidden: it exists for the load benchmark (BENCHMARKS.md), not for operators.
 	Pprof string `name:"pprof" hidden:"" placeholder:"ADDR" env:"HANGAR_PPROF" help:"Serve net/http/pprof on this loopback address (benchmarking only)."`
 }
@@ -101,6 +104,10 @@ type server struct {
 	once   sync.Once
 	// mailDone is closed when the mailer has stopped.
 	mailDone chan struct{}
+	// metrics serves /metrics without credentials (nil without --metrics-listen), at
+	// metricsAddr.
+	metrics     *http.Server
+	metricsAddr string
 }
 
 // start opens the store, bootstraps, and starts the engine and the HTTP server. It returns once
@@ -136,7 +143,8 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 	if err := os.MkdirAll(c.Data, 0o700); err != nil {
 		return nil, err
 	}
-	raw, single, err := c.openStore(ctx)
+	met := metrics.New()
+	raw, single, err := c.openStore(ctx, met)
 	if err != nil {
 		return nil, err
 	}
@@ -157,8 +165,8 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 		DefaultShutdownHours: c.ShutdownHours, Generations: optionalGens(gens), SharedStore: !single,
 		TemplateCheck: drivers.templateCheck})
 	eng := engine.New(engine.Config{Store: db, Driver: drv, Env: env, Logger: log, Workers: c.Workers, ResetLeases: single,
-		WatchInterval: c.QEMU.Watch})
-	mailer, err := c.mailer(db, env.Clock, log)
+		WatchInterval: c.QEMU.Watch, OnStep: met.EngineStep})
+	mailer, err := c.mailer(db, env.Clock, log, met)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -182,7 +190,9 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 	hcfg := httpapi.Config{Service: svc, Logger: log, Driver: drv.Name(),
 		MaxBody: c.MaxBody, MaxUpload: c.MaxUpload, MaxListLimit: c.MaxListLimit, Limits: httpapi.Limits{
 			KeyRate: c.KeyRate, KeyBurst: c.KeyBurst, AddressRate: c.AddressRate, AddressBurst: c.AddressBurst,
-			LoginPerEmail: c.LoginPerEmail, LoginPerAddress: c.LoginPerAddress}}
+			LoginPerEmail: c.LoginPerEmail, LoginPerAddress: c.LoginPerAddress},
+		Observer: met.HTTP(), Metrics: met.Handler()}
+	met.WatchStore(db, env.Clock, log)
 	if drivers.sim != nil {
 		hcfg.Faults = simFaults{drivers.sim}
 	}
@@ -208,6 +218,17 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 			return nil, err
 		}
 	}
+	if c.MetricsListen != "" {
+		if s.metrics, s.metricsAddr, err = startMetrics(c.MetricsListen, met, log); err != nil {
+			cancel()
+			ln.Close()
+			if s.pprof != nil {
+				_ = s.pprof.Close()
+			}
+			db.Close()
+			return nil, err
+		}
+	}
 	go func() { s.done <- eng.Run(runCtx) }()
 	go relay(runCtx)
 	go func() {
@@ -228,7 +249,7 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 }
 
 // mailer returns the outbox's mailer: SMTP with --smtp-url, else .eml files in <data>/outbox.
-func (c *ServeCmd) mailer(db store.Store, clock core.Clock, log *slog.Logger) (*notify.Mailer, error) {
+func (c *ServeCmd) mailer(db store.Store, clock core.Clock, log *slog.Logger, met *metrics.Metrics) (*notify.Mailer, error) {
 	from, err := mail.ParseAddress(c.SMTPFrom)
 	if err != nil {
 		return nil, fmt.Errorf("--smtp-from %q: %w", c.SMTPFrom, err)
@@ -242,16 +263,17 @@ func (c *ServeCmd) mailer(db store.Store, clock core.Clock, log *slog.Logger) (*
 		s.From = from.Address
 		sender = s
 	}
-	return notify.NewMailer(notify.Config{Store: db, Clock: clock, Sender: sender, From: from.String(), Logger: log}), nil
+	return notify.NewMailer(notify.Config{Store: db, Clock: clock, Sender: sender, From: from.String(), Logger: log,
+		OnAttempt: met.MailAttempt}), nil
 }
 
 // openStore opens the database named by --database: SQLite by default, PostgreSQL for a
 // postgres:// URL. single reports whether this process is the database's only user (SQLite),
-// in which case the engine may clear stale leases at start.
-func (c *ServeCmd) openStore(ctx context.Context) (db store.Store, single bool, err error) {
+// in which case the engine may clear stale leases at start. Its writes are timed into met.
+func (c *ServeCmd) openStore(ctx context.Context, met *metrics.Metrics) (db store.Store, single bool, err error) {
 	switch {
 	case strings.HasPrefix(c.Database, "postgres://"), strings.HasPrefix(c.Database, "postgresql://"):
-		db, err = postgres.Open(ctx, c.Database, postgres.Options{})
+		db, err = postgres.Open(ctx, c.Database, postgres.Options{OnWrite: met.StoreWrite})
 		return db, false, err
 	case strings.Contains(c.Database, "://"):
 		return nil, false, fmt.Errorf("--database %q: use a SQLite file path or a postgres:// URL", c.Database)
@@ -260,7 +282,7 @@ func (c *ServeCmd) openStore(ctx context.Context) (db store.Store, single bool, 
 	if path == "" {
 		path = filepath.Join(c.Data, "hangar.db")
 	}
-	db, err = sqlite.Open(ctx, path, sqlite.Options{Synchronous: c.Sync})
+	db, err = sqlite.Open(ctx, path, sqlite.Options{Synchronous: c.Sync, OnWrite: met.StoreWrite, OnBatch: met.StoreBatch})
 	return db, true, err
 }
 
@@ -289,6 +311,9 @@ func (s *server) stop() {
 		err := s.http.Shutdown(ctx)
 		if s.pprof != nil {
 			_ = s.pprof.Close()
+		}
+		if s.metrics != nil {
+			_ = s.metrics.Shutdown(ctx)
 		}
 		s.cancel()
 		s.done <- err

@@ -48,6 +48,8 @@ type Metrics struct {
 	storeWrites  prometheus.Histogram
 	storeBatches prometheus.Histogram
 
+	handler http.Handler
+
 	// routes caches the request series by route and status: the hot path then costs one
 	// map read instead of hashing three label values.
 	routes sync.Map // routeKey -> *routeSeries
@@ -98,6 +100,8 @@ func New() *Metrics {
 	for _, final := range []string{"false", "true"} { // present at zero from the start
 		m.mailFailures.WithLabelValues(final)
 	}
+	m.handler = promhttp.InstrumentMetricHandler(m.reg,
+		promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, ErrorHandling: promhttp.ContinueOnError}))
 	return m
 }
 
@@ -105,10 +109,10 @@ func New() *Metrics {
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // Handler serves the registry in the Prometheus text format (or OpenMetrics, if the
-// scraper asks). A collector that fails is reported in the answer and the rest still served.
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, ErrorHandling: promhttp.ContinueOnError})
-}
+// scraper asks), counting its own scrapes (promhttp_metric_handler_*). A collector that
+// fails is reported in the answer and the rest still served. Every call returns the same
+// handler, so the API and the --metrics-listen listener share the scrape counters.
+func (m *Metrics) Handler() http.Handler { return m.handler }
 
 // HTTP returns the observer of the API server's requests (httpapi.Observer).
 func (m *Metrics) HTTP() HTTP { return HTTP{m} }
