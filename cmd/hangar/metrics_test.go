@@ -102,24 +102,24 @@ func TestMetricsMoveWithTheWork(t *testing.T) {
 	before := ts.scrape(t)
 
 	types := map[string]dto.MetricType{
-		"hangar_http_requests_total":            dto.MetricType_COUNTER,
-		"hangar_http_request_duration_seconds":  dto.MetricType_HISTOGRAM,
-		"hangar_rate_limit_rejections_total":    dto.MetricType_COUNTER,
-		"hangar_machines":                       dto.MetricType_GAUGE,
-		"hangar_host_capacity_slots":            dto.MetricType_GAUGE,
-		"hangar_host_used_slots":                dto.MetricType_GAUGE,
-		"hangar_host_available":                 dto.MetricType_GAUGE,
-		"hangar_engine_steps_total":             dto.MetricType_COUNTER,
-		"hangar_engine_step_duration_seconds":   dto.MetricType_HISTOGRAM,
-		"hangar_engine_queue_depth":             dto.MetricType_GAUGE,
-		"hangar_engine_leases_expired":          dto.MetricType_GAUGE,
-		"hangar_mail_outbox_depth":              dto.MetricType_GAUGE,
-		"hangar_mail_sent_total":                dto.MetricType_COUNTER,
-		"hangar_mail_delivery_failures_total":   dto.MetricType_COUNTER,
-		"hangar_store_write_duration_seconds":   dto.MetricType_HISTOGRAM,
-		"hangar_store_group_commit_writes":      dto.MetricType_HISTOGRAM,
-		"go_goroutines":                         dto.MetricType_GAUGE,
-		"process_resident_memory_bytes":         dto.MetricType_GAUGE,
+		"hangar_http_requests_total":             dto.MetricType_COUNTER,
+		"hangar_http_request_duration_seconds":   dto.MetricType_HISTOGRAM,
+		"hangar_rate_limit_rejections_total":     dto.MetricType_COUNTER,
+		"hangar_machines":                        dto.MetricType_GAUGE,
+		"hangar_host_capacity_slots":             dto.MetricType_GAUGE,
+		"hangar_host_used_slots":                 dto.MetricType_GAUGE,
+		"hangar_host_available":                  dto.MetricType_GAUGE,
+		"hangar_engine_steps_total":              dto.MetricType_COUNTER,
+		"hangar_engine_step_duration_seconds":    dto.MetricType_HISTOGRAM,
+		"hangar_engine_queue_depth":              dto.MetricType_GAUGE,
+		"hangar_engine_leases_expired":           dto.MetricType_GAUGE,
+		"hangar_mail_outbox_depth":               dto.MetricType_GAUGE,
+		"hangar_mail_sent_total":                 dto.MetricType_COUNTER,
+		"hangar_mail_delivery_failures_total":    dto.MetricType_COUNTER,
+		"hangar_store_write_duration_seconds":    dto.MetricType_HISTOGRAM,
+		"hangar_store_group_commit_writes":       dto.MetricType_HISTOGRAM,
+		"go_goroutines":                          dto.MetricType_GAUGE,
+		"process_resident_memory_bytes":          dto.MetricType_GAUGE,
 		"promhttp_metric_handler_requests_total": dto.MetricType_COUNTER,
 	}
 
@@ -217,7 +217,9 @@ func TestMetricsMoveWithTheWork(t *testing.T) {
 		t.Fatalf("destroy: %d", st)
 	}
 	gone := ts.scrape(t)
-	v0 := func(fams map[string]*dto.MetricFamily, name string, labels lbl) float64 { return max(value(fams, name, labels), 0) }
+	v0 := func(fams map[string]*dto.MetricFamily, name string, labels lbl) float64 {
+		return max(value(fams, name, labels), 0)
+	}
 	check("machines after the destroy", v0(gone, "hangar_machines", nil)-v0(before, "hangar_machines", nil), 0)
 	check("C1 slots used after the destroy", v0(gone, "hangar_host_used_slots", lbl{"type": "C1", "region": "East Coast (NY2)"})-
 		v0(before, "hangar_host_used_slots", lbl{"type": "C1", "region": "East Coast (NY2)"}), 0)

@@ -33,7 +33,7 @@ var (
 		[]string{"host", "region", "type"}, nil)
 	availableDesc = prometheus.NewDesc(Namespace+"_host_available", "1 if a host takes new placements, 0 if an operator closed it.",
 		[]string{"host", "region"}, nil)
-	queueDesc = prometheus.NewDesc(Namespace+"_engine_queue_depth", "Machines the engine must look at now (due, leased or not).", nil, nil)
+	queueDesc   = prometheus.NewDesc(Namespace+"_engine_queue_depth", "Machines the engine must look at now (due, leased or not).", nil, nil)
 	expiredDesc = prometheus.NewDesc(Namespace+"_engine_leases_expired",
 		"Due machines whose engine lease ran out without being released (a worker that died or overran its lease); the next claim takes them over.", nil, nil)
 	outboxDesc = prometheus.NewDesc(Namespace+"_mail_outbox_depth", "Notification emails waiting for a delivery attempt.", nil, nil)
