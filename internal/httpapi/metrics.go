@@ -19,6 +19,10 @@ const MetricsPath = "/metrics"
 // given key is a valid team key.
 func (s *Server) operatorOnly(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			s.writeError(w, r, core.Errorf(core.NotFound, "Cannot %s %s", r.Method, r.URL.Path))
+			return
+		}
 		if sw, ok := w.(*statusWriter); ok {
 			sw.method, sw.pattern = http.MethodGet, MetricsPath
 		}
