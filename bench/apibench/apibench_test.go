@@ -27,12 +27,13 @@ import (
 
 // fixture is a wired API over a temporary database with one team owning machines.
 type fixture struct {
-	db     *sqlite.DB
-	svc    *service.Service
-	api    *httpapi.Server
-	key    string // the team admin's API key
-	ids    []string
-	getRaw []byte // a getMachinePublic response, for the bare baseline
+	db          *sqlite.DB
+	svc         *service.Service
+	api         *httpapi.Server
+	key         string // the team admin's API key
+	operatorKey string
+	ids         []string
+	getRaw      []byte // a getMachinePublic response, for the bare baseline
 }
 
 var (
@@ -72,6 +73,7 @@ func setup(b *testing.B, machines, needles int) *fixture {
 	f := &fixture{db: db, svc: svc, api: httpapi.New(httpapi.Config{Service: svc, Driver: drv.Name()})}
 	opKey, err := svc.Bootstrap(ctx, true)
 	must(b, err)
+	f.operatorKey = opKey
 	op, err := svc.Authenticate(ctx, opKey)
 	must(b, err)
 	hostName, region := "big-ny2", "East Coast (NY2)"

@@ -256,3 +256,43 @@ func TestCleanupReverse(t *testing.T) {
 		t.Fatalf("order %v, second run %v; want [2 1 0] and nothing", order, err)
 	}
 }
+
+// TestRootMuxPaths: the root mux sends each API path, canonical or not, to the API that owns
+// it, never to a redirect (Paperspace clients build URLs with double slashes), and the
+// console and the metrics to theirs.
+func TestRootMuxPaths(t *testing.T) {
+	ts := startServer(t)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tc := range []struct {
+		path string
+		want int
+		body string
+	}{
+		{"/machines/getMachines", 200, "["},
+		{"//machines//getMachines/", 200, "["},
+		{"/machines/./getMachines", 200, "["},
+		{"/x/../machines/getMachines", 200, "["},
+		{"/hangar/v1/teams", 200, `"name"`},
+		{"//hangar/v1//teams", 200, `"name"`},
+		{"/hangar/v1/nope", 404, `"status":404`},
+		{"//nope", 404, `"status":404`},
+		{"/metrics", 200, "hangar_"},
+		{"/console/", 303, "/console/"},
+	} {
+		req, err := http.NewRequest("GET", ts.URL+tc.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.URL.Opaque = "//" + req.URL.Host + tc.path // the path sent exactly as written
+		req.Header.Set("x-api-key", ts.Key)
+		res, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != tc.want || !strings.Contains(string(b), tc.body) {
+			t.Errorf("GET %s: %d %.120s; want %d with %q", tc.path, res.StatusCode, b, tc.want, tc.body)
+		}
+	}
+}

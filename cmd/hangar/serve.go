@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"net/netip"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 	"hangar/internal/hypervisor"
 	"hangar/internal/hypervisor/sim"
 	"hangar/internal/lifecycle"
+	"hangar/internal/metrics"
 	"hangar/internal/notify"
 	"hangar/internal/reqid"
 	"hangar/internal/service"
@@ -76,6 +78,8 @@ type ServeCmd struct {
 
 	ExternalURL string `name:"external-url" env:"HANGAR_EXTERNAL_URL" placeholder:"URL" help:"URL people reach this server at, e.g. https://hangar.example.com behind a TLS proxy: the web console then marks its cookies Secure and accepts that origin."`
 
+	MetricsListen string `name:"metrics-listen" env:"HANGAR_METRICS_LISTEN" placeholder:"ADDR" help:"Also serve /metrics on this address, without credentials, for a Prometheus scraper on a private network (the API's /metrics needs the operator's key)."`
+
 	// Pprof is hidden: it exists for the load benchmark (BENCHMARKS.md), not for operators.
 	Pprof string `name:"pprof" hidden:"" placeholder:"ADDR" env:"HANGAR_PPROF" help:"Serve net/http/pprof on this loopback address (benchmarking only)."`
 }
@@ -100,6 +104,8 @@ type server struct {
 	once   sync.Once
 	// closers close what start opened, last opened first, once the server has stopped.
 	closers cleanup
+	// metricsAddr is where --metrics-listen serves /metrics without credentials ("" without it).
+	metricsAddr string
 }
 
 // cleanup is a stack of closers: start pushes one for each thing it opens, and a failed start
@@ -143,10 +149,15 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (_ *serv
 	if err != nil {
 		return nil, err
 	}
+	metricsLn, err := c.listenMetrics(&closers)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(c.Data, 0o700); err != nil {
 		return nil, err
 	}
-	db, hub, single, err := c.store(ctx, &closers, log)
+	met := metrics.New()
+	db, hub, single, err := c.store(ctx, &closers, log, met)
 	if err != nil {
 		return nil, err
 	}
@@ -157,24 +168,25 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (_ *serv
 	drv := drivers.drv
 	env := &lifecycle.Env{Clock: core.SystemClock{}, PublicPool: set.pool, DefaultNet: set.private, Expect: drv.Expect}
 	eng, err := engine.New(engine.Config{Store: db, Drivers: hypervisor.Single{Driver: drv}, Env: env, Logger: log,
-		Workers: c.Workers, ResetLeases: single, WatchInterval: c.QEMU.Watch})
+		Workers: c.Workers, ResetLeases: single, WatchInterval: c.QEMU.Watch, OnStep: met.EngineStep})
 	if err != nil {
 		return nil, err
 	}
 	svc := service.New(db, service.Config{Catalog: set.cat, Env: env, Logger: log, TokenTTL: c.TokenTTL,
 		DefaultShutdownHours: c.ShutdownHours, Generations: optionalGens(db), SharedStore: !single,
 		TemplateCheck: drivers.templateCheck, Engine: eng})
-	mailer, err := c.mailer(db, env.Clock, log)
+	mailer, err := c.mailer(db, env.Clock, log, met)
 	if err != nil {
 		return nil, err
 	}
 	if err := c.bootstrap(ctx, svc, stdout, drivers.sim != nil); err != nil {
 		return nil, err
 	}
-	api, err := c.api(ctx, svc, drivers, log)
+	api, err := c.api(ctx, svc, drivers, log, met)
 	if err != nil {
 		return nil, err
 	}
+	met.WatchStore(db, env.Clock, log)
 	console := c.console(svc, hub.Hub, drivers, log)
 	hs := &http.Server{Handler: rootMux(api, console), ReadHeaderTimeout: c.ReadHeaderTimeout,
 		ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout,
@@ -189,6 +201,9 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (_ *serv
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s := &server{addr: ln.Addr().String(), http: hs, db: db, cancel: cancel, done: make(chan error, 2), log: log}
+	if metricsLn != nil {
+		s.metricsAddr = serveMetrics(metricsLn, met, &closers, log)
+	}
 	mailDone := make(chan struct{})
 	go func() { s.done <- eng.Run(runCtx) }()
 	go hub.relay(runCtx)
@@ -267,8 +282,8 @@ func (c *ServeCmd) listen(closers *cleanup) (net.Listener, error) {
 // store opens the database (openStore) with the change tracking of the live views
 // (liveChanges) and, when this process is its only user, the generation counter of the read
 // caches. single reports that case.
-func (c *ServeCmd) store(ctx context.Context, closers *cleanup, log *slog.Logger) (store.Store, liveHub, bool, error) {
-	raw, single, err := c.openStore(ctx)
+func (c *ServeCmd) store(ctx context.Context, closers *cleanup, log *slog.Logger, met *metrics.Metrics) (store.Store, liveHub, bool, error) {
+	raw, single, err := c.openStore(ctx, met)
 	if err != nil {
 		return nil, liveHub{}, false, err
 	}
@@ -282,11 +297,12 @@ func (c *ServeCmd) store(ctx context.Context, closers *cleanup, log *slog.Logger
 
 // api builds the HTTP API over svc with the driver's extras: fault injection (sim), or this
 // host registered for placement and described in the host listing (qemu).
-func (c *ServeCmd) api(ctx context.Context, svc *service.Service, d drivers, log *slog.Logger) (*httpapi.Server, error) {
+func (c *ServeCmd) api(ctx context.Context, svc *service.Service, d drivers, log *slog.Logger, met *metrics.Metrics) (*httpapi.Server, error) {
 	cfg := httpapi.Config{Service: svc, Logger: log, Driver: d.drv.Name(),
 		MaxBody: c.MaxBody, MaxUpload: c.MaxUpload, MaxListLimit: c.MaxListLimit, Limits: httpapi.Limits{
 			KeyRate: c.KeyRate, KeyBurst: c.KeyBurst, AddressRate: c.AddressRate, AddressBurst: c.AddressBurst,
-			LoginPerEmail: c.LoginPerEmail, LoginPerAddress: c.LoginPerAddress}}
+			LoginPerEmail: c.LoginPerEmail, LoginPerAddress: c.LoginPerAddress},
+		Observer: met.HTTP(), Metrics: met.Handler()}
 	if d.sim != nil {
 		cfg.Faults = simFaults{d.sim}
 	}
@@ -300,19 +316,40 @@ func (c *ServeCmd) api(ctx context.Context, svc *service.Service, d drivers, log
 }
 
 // rootMux is the server's root: the Paperspace API at "/" (a browser asking for the bare
-// root is sent to the console), the operator API at api.OperatorPrefix and under it, and the
-// console under web.Prefix.
-func rootMux(a *httpapi.Server, console *web.Server) *http.ServeMux {
+// root is sent to the console), the operator API at api.OperatorPrefix and under it, the
+// console under web.Prefix, and the metrics (for the operator's key) at httpapi.MetricsPath.
+// A request for a non-canonical API path (a double slash, a dot segment) goes to the API,
+// which resolves it as Paperspace clients expect, instead of the mux's redirect.
+func rootMux(a *httpapi.Server, console *web.Server) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", web.Home(a.Paperspace()))
 	mux.Handle(api.OperatorPrefix, a.Operator())
 	mux.Handle(api.OperatorPrefix+"/", a.Operator())
 	mux.Handle(web.Prefix, console)
-	return mux
+	if m := a.Metrics(); m != nil {
+		mux.Handle(httpapi.MetricsPath, m)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; !canonical(p) && !strings.HasPrefix(p, web.Prefix) {
+			a.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// canonical reports whether http.ServeMux would serve p as it is rather than redirect: no
+// empty, "." or ".." segment, a trailing slash aside.
+func canonical(p string) bool {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
 
 // mailer returns the outbox's mailer: SMTP with --smtp-url, else .eml files in <data>/outbox.
-func (c *ServeCmd) mailer(db store.Store, clock core.Clock, log *slog.Logger) (*notify.Mailer, error) {
+func (c *ServeCmd) mailer(db store.Store, clock core.Clock, log *slog.Logger, met *metrics.Metrics) (*notify.Mailer, error) {
 	from, err := mail.ParseAddress(c.SMTPFrom)
 	if err != nil {
 		return nil, fmt.Errorf("--smtp-from %q: %w", c.SMTPFrom, err)
@@ -326,16 +363,17 @@ func (c *ServeCmd) mailer(db store.Store, clock core.Clock, log *slog.Logger) (*
 		s.From = from.Address
 		sender = s
 	}
-	return notify.NewMailer(notify.Config{Store: db, Clock: clock, Sender: sender, From: from.String(), Logger: log}), nil
+	return notify.NewMailer(notify.Config{Store: db, Clock: clock, Sender: sender, From: from.String(), Logger: log,
+		OnAttempt: met.MailAttempt}), nil
 }
 
 // openStore opens the database named by --database: SQLite by default, PostgreSQL for a
 // postgres:// URL. single reports whether this process is the database's only user (SQLite),
-// in which case the engine may clear stale leases at start.
-func (c *ServeCmd) openStore(ctx context.Context) (db store.Store, single bool, err error) {
+// in which case the engine may clear stale leases at start. Its writes are timed into met.
+func (c *ServeCmd) openStore(ctx context.Context, met *metrics.Metrics) (db store.Store, single bool, err error) {
 	switch {
 	case strings.HasPrefix(c.Database, "postgres://"), strings.HasPrefix(c.Database, "postgresql://"):
-		db, err = postgres.Open(ctx, c.Database, postgres.Options{})
+		db, err = postgres.Open(ctx, c.Database, postgres.Options{OnWrite: met.StoreWrite})
 		return db, false, err
 	case strings.Contains(c.Database, "://"):
 		return nil, false, fmt.Errorf("--database %q: use a SQLite file path or a postgres:// URL", c.Database)
@@ -344,7 +382,7 @@ func (c *ServeCmd) openStore(ctx context.Context) (db store.Store, single bool, 
 	if path == "" {
 		path = filepath.Join(c.Data, "hangar.db")
 	}
-	db, err = sqlite.Open(ctx, path, sqlite.Options{Synchronous: c.Sync})
+	db, err = sqlite.Open(ctx, path, sqlite.Options{Synchronous: c.Sync, OnWrite: met.StoreWrite, OnBatch: met.StoreBatch})
 	return db, true, err
 }
 

@@ -52,7 +52,24 @@ type Config struct {
 	WatchInterval time.Duration
 	// PollInterval bounds how long the loop sleeps without a wake-up (default 1 s).
 	PollInterval time.Duration
+	// OnStep, if set, is told of every step of a claimed machine: its outcome (one of the
+	// Step* constants) and how long it took, driver call and commit included. It must be
+	// cheap and safe for concurrent use.
+	OnStep func(outcome string, d time.Duration)
 }
+
+// The outcomes of a step, as Config.OnStep hears them.
+const (
+	StepDone       = "done"       // the transition completed: the machine moved on
+	StepPending    = "pending"    // the driver is not done yet: asked again later
+	StepRetry      = "retry"      // the driver failed transiently: retried with backoff
+	StepFailed     = "failed"     // the driver failed permanently: the event failed
+	StepSuperseded = "superseded" // a user call moved the machine meanwhile: result dropped
+	StepTimers     = "timers"     // a stable machine's due timers were fired
+	StepSkipped    = "skipped"    // nothing was due any more (or the machine is gone)
+	StepExpired    = "expired"    // the claim's time ran out: nothing committed, the step runs again
+	StepError      = "error"      // loading or committing failed
+)
 
 // Engine advances machines.
 type Engine struct {
@@ -232,8 +249,14 @@ func (e *Engine) sleep(ctx context.Context, next *time.Time) bool {
 // machine is still due and its next claim does the step again.
 func (e *Engine) step(ctx context.Context, j job) {
 	id := j.id
+	outcome := StepError
+	if e.cfg.OnStep != nil {
+		start := time.Now()
+		defer func() { e.cfg.OnStep(outcome, time.Since(start)) }()
+	}
 	if !e.wall().Before(e.deadline(j)) {
 		// Queued behind slower steps until no time was left for the driver.
+		outcome = StepExpired
 		e.log.Warn("engine: claim ran out before its step began; left for the next claim", "machine", id)
 		e.release(ctx, id)
 		return
@@ -251,16 +274,20 @@ func (e *Engine) step(ctx context.Context, j job) {
 	if err != nil {
 		if !core.IsNotFound(err) {
 			e.log.Error("engine: load machine", "machine", id, "err", err)
+		} else {
+			outcome = StepSkipped
 		}
 		e.release(ctx, id)
 		return
 	}
 	now := e.env.Clock.Now()
 	if m.NextAt == nil || m.NextAt.After(now) {
+		outcome = StepSkipped
 		e.release(ctx, id)
 		return
 	}
 	if lifecycle.Stable(m.State) {
+		outcome = StepTimers
 		e.fireTimers(ctx, j, m)
 		e.Wake()
 		return
@@ -281,6 +308,7 @@ func (e *Engine) step(ctx context.Context, j job) {
 	}
 	cancel()
 	if e.expired(j) {
+		outcome = StepExpired
 		e.log.Warn("engine: step outlived its lease; result dropped, the step will run again", "machine", id, "state", m.State)
 		e.release(ctx, id)
 		e.Wake()
@@ -292,20 +320,25 @@ func (e *Engine) step(ctx context.Context, j job) {
 			return err
 		}
 		if cur.State != m.State || !cur.PhaseSince.Equal(m.PhaseSince) {
+			outcome = StepSuperseded
 			return tx.ReleaseLease(id, e.owner) // a user call moved it meanwhile
 		}
 		switch {
 		case hypervisor.IsPermanent(derr):
+			outcome = StepFailed
 			err = e.fail(tx, &cur, derr.Error())
 		case derr != nil:
+			outcome = StepRetry
 			cur.Attempts++
 			at := e.env.Clock.Now().Add(backoff(cur.Attempts))
 			cur.NextAt = &at
 		case !res.Done:
+			outcome = StepPending
 			cur.Attempts++
 			at := e.env.Clock.Now().Add(max(res.RetryAfter, 10*time.Millisecond))
 			cur.NextAt = &at
 		default:
+			outcome = StepDone
 			err = e.complete(tx, &cur, res, snapshot)
 		}
 		if err != nil {
@@ -318,6 +351,12 @@ func (e *Engine) step(ctx context.Context, j job) {
 	})
 	if derr != nil && drv != nil && !hypervisor.IsPermanent(derr) {
 		e.log.Warn("engine: driver step failed, will retry", "machine", id, "state", m.State, "err", derr)
+	}
+	if err != nil {
+		outcome = StepError
+		if core.IsNotFound(err) {
+			outcome = StepSkipped // destroyed meanwhile
+		}
 	}
 	if err != nil && !core.IsNotFound(err) && !errors.Is(err, context.Canceled) {
 		e.log.Error("engine: commit step", "machine", id, "err", err)

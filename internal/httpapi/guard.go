@@ -52,13 +52,23 @@ func newLimiters(l Limits, clock core.Clock) limiters {
 type retryAfterError struct {
 	err   *core.Error
 	after time.Duration
+	limit string // which limit refused: one of the Limit* names
 }
 
 func (e *retryAfterError) Error() string { return e.err.Error() }
 func (e *retryAfterError) Unwrap() error { return e.err }
 
-func tooMany(after time.Duration, what string) error {
-	return &retryAfterError{err: core.Errorf(core.TooMany, "Too many %s; retry after %d seconds", what, retryAfterSeconds(after)), after: after}
+// The rate limits by name, as Observer.RateLimited hears them.
+const (
+	LimitKey          = "key"
+	LimitAddress      = "address"
+	LimitLoginEmail   = "login_email"
+	LimitLoginAddress = "login_address"
+)
+
+func tooMany(after time.Duration, limit, what string) error {
+	return &retryAfterError{err: core.Errorf(core.TooMany, "Too many %s; retry after %d seconds", what, retryAfterSeconds(after)),
+		after: after, limit: limit}
 }
 
 // retryAfterSeconds rounds a wait up to the whole seconds of a Retry-After header (at least 1).
@@ -74,7 +84,7 @@ func (l limiters) allowKey(cred string) error {
 	}
 	sum := sha256.Sum256([]byte(cred))
 	if ok, after := l.key.Allow(string(sum[:])); !ok {
-		return tooMany(after, "requests for this API key")
+		return tooMany(after, LimitKey, "requests for this API key")
 	}
 	return nil
 }
@@ -83,10 +93,10 @@ func (l limiters) allowKey(cred string) error {
 // has is limited exactly like one that exists, so the answer tells nothing about it.
 func (l limiters) allowLogin(addr, email string) error {
 	if ok, after := l.loginAddress.Allow(addr); !ok {
-		return tooMany(after, "login attempts from this address")
+		return tooMany(after, LimitLoginAddress, "login attempts from this address")
 	}
 	if ok, after := l.loginEmail.Allow(strings.ToLower(strings.TrimSpace(email))); !ok {
-		return tooMany(after, "login attempts for this email")
+		return tooMany(after, LimitLoginEmail, "login attempts for this email")
 	}
 	return nil
 }
@@ -110,10 +120,12 @@ func clientAddr(r *http.Request) string {
 	return a.String()
 }
 
-// statusWriter remembers whether and what status was written.
+// statusWriter remembers whether and what status was written, and which route served the
+// request (for the Observer).
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status          int
+	method, pattern string // the route's; "" until a route is found
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -172,11 +184,19 @@ func (s *Server) guarded(w http.ResponseWriter, r *http.Request, mux *http.Serve
 			}
 			s.writeError(sw, r, core.Errorf(core.Internal, "panic"))
 		}
+		d := time.Since(start)
 		s.log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
-			"duration", time.Since(start))
+			"duration", d)
+		if s.cfg.Observer != nil {
+			method, pattern := sw.method, sw.pattern
+			if pattern == "" {
+				method, pattern = "", RouteUnmatched
+			}
+			s.cfg.Observer.Request(method, pattern, sw.status, d)
+		}
 	}()
 	if ok, after := s.lim.address.Allow(clientAddr(r)); !ok {
-		s.writeError(sw, r, tooMany(after, "requests from this address"))
+		s.writeError(sw, r, tooMany(after, LimitAddress, "requests from this address"))
 		return
 	}
 	r.URL.Path = normalizePath(r.URL.Path)

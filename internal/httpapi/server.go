@@ -48,7 +48,26 @@ type Config struct {
 	Mount map[string]http.Handler
 	// HostInfo describes the host a driver runs real machines on; nil when there is none.
 	HostInfo HostInfo
+	// Observer, if set, hears of every request and every rate-limit refusal (the metrics).
+	Observer Observer
+	// Metrics, if set, is served at GET /metrics to callers with an operator's API key only.
+	Metrics http.Handler
 }
+
+// Observer hears of the requests a Server answers. Its methods run on every request and must
+// be cheap and safe for concurrent use.
+type Observer interface {
+	// Request is told of each answered request: its route's method and pattern (the route
+	// table's, so that the set is bounded; "" and RouteUnmatched for a request no route
+	// took), the status sent (0 if none) and how long it took.
+	Request(method, pattern string, status int, d time.Duration)
+	// RateLimited is told of each request a rate limit refused: one of the Limit* names.
+	RateLimited(limit string)
+}
+
+// RouteUnmatched is the pattern Observer.Request hears for a request that no route served:
+// an unknown path or method, or one refused before routing (the address limit).
+const RouteUnmatched = "unmatched"
 
 // HostInfo describes, in the operator API's host listing, the host a driver runs real
 // machines on (qemu).
@@ -69,6 +88,8 @@ type Server struct {
 	// operatorH are them behind the guard (request id, panic recovery, address limit, path).
 	paperspace, operator   *http.ServeMux
 	paperspaceH, operatorH http.Handler
+	// metricsH serves Config.Metrics at MetricsPath behind the guard; nil without it.
+	metricsH http.Handler
 }
 
 // Route is one served route: its method, its pattern and who may call it.
@@ -154,11 +175,21 @@ func New(cfg Config) *Server {
 				s.writeError(w, r, core.Errorf(core.NotFound, "Cannot %s %s", r.Method, r.URL.Path))
 				return
 			}
+			if sw, ok := w.(*statusWriter); ok {
+				sw.method, sw.pattern = rt.Method, rt.Pattern
+			}
 			s.serveAudited(w, r, rt)
 		})
 	}
 	for pat, h := range cfg.Mount {
 		s.muxOf(pat).Handle(pat, h)
+	}
+	if cfg.Metrics != nil {
+		// No method in the pattern: one method pattern in a mux makes every lookup search the
+		// tree twice (method, then any), which the hot path would pay for.
+		metrics := http.NewServeMux()
+		metrics.Handle(MetricsPath, s.operatorOnly(cfg.Metrics))
+		s.metricsH = s.guard(metrics)
 	}
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, core.Errorf(core.NotFound, "Cannot %s %s", r.Method, r.URL.Path))
@@ -192,9 +223,20 @@ func (s *Server) Paperspace() http.Handler { return s.paperspaceH }
 // Operator is the operator API's handler, to mount at api.OperatorPrefix and under it.
 func (s *Server) Operator() http.Handler { return s.operatorH }
 
-// ServeHTTP serves both APIs, as they answer mounted at "/" and api.OperatorPrefix (tests
-// and benchmarks serve a Server directly).
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.paperspaceH.ServeHTTP(w, r) }
+// Metrics is Config.Metrics behind the guard and the operator's key, to mount at MetricsPath;
+// nil without Config.Metrics.
+func (s *Server) Metrics() http.Handler { return s.metricsH }
+
+// ServeHTTP serves both APIs and the metrics, as they answer mounted at "/",
+// api.OperatorPrefix and MetricsPath, for any path, canonical or not (tests and benchmarks
+// serve a Server directly, and `hangar serve` sends it the paths its root mux would redirect).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.metricsH != nil && normalizePath(r.URL.Path) == MetricsPath {
+		s.metricsH.ServeHTTP(w, r)
+		return
+	}
+	s.paperspaceH.ServeHTTP(w, r)
+}
 
 // Routes lists every served route.
 func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
@@ -309,6 +351,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ra *retryAfterError
 	if errors.As(err, &ra) {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(ra.after)))
+		if s.cfg.Observer != nil {
+			s.cfg.Observer.RateLimited(ra.limit)
+		}
 	}
 	writeJSON(w, status, api.ErrorBody{Error: api.ErrorDetail{Name: "Error", Message: core.ErrorMessage(err), Status: status}})
 }

@@ -27,6 +27,9 @@ type Config struct {
 	// MaxAttempts is how many deliveries are tried before a message is given up (default 12,
 	// about a day and a half with the backoff below).
 	MaxAttempts int
+	// OnAttempt, if set, is told of every delivery attempt: err is nil when the message was
+	// sent, and final reports a failure after which the message is given up.
+	OnAttempt func(err error, final bool)
 }
 
 // Mailer delivers the outbox.
@@ -125,11 +128,15 @@ func (m *Mailer) deliver(ctx context.Context, msg core.Mail) error {
 	err := m.cfg.Sender.Send(ctx, msg.ID, msg.To, Render(msg, m.cfg.From))
 	now := m.cfg.Clock.Now()
 	msg.Attempts++
+	final := err != nil && (isPermanent(err) || msg.Attempts >= m.cfg.MaxAttempts)
+	if m.cfg.OnAttempt != nil {
+		m.cfg.OnAttempt(err, final)
+	}
 	switch {
 	case err == nil:
 		msg.Sent, msg.NextAt, msg.LastError = &now, nil, ""
 		m.log.Info("mailer: sent", "mail", msg.ID, "machine", msg.MachineID, "to", msg.To)
-	case isPermanent(err) || msg.Attempts >= m.cfg.MaxAttempts:
+	case final:
 		msg.NextAt, msg.LastError = nil, err.Error()
 		m.log.Error("mailer: giving up", "mail", msg.ID, "machine", msg.MachineID, "to", msg.To,
 			"attempts", msg.Attempts, "err", err)

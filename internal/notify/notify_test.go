@@ -311,7 +311,19 @@ func TestSMTPRetriesAfterFailure(t *testing.T) {
 	b := setup(t)
 	srv := startSMTP(t, nil, "", "")
 	srv.failNext, srv.failCode = 2, 451
-	mailer := NewMailer(Config{Store: b.st, Clock: b.clock, Sender: &SMTP{Addr: srv.addr, From: "hangar@example.com"}})
+	var attempts []string // what OnAttempt hears
+	onAttempt := func(err error, final bool) {
+		switch {
+		case err == nil:
+			attempts = append(attempts, "sent")
+		case final:
+			attempts = append(attempts, "gave up")
+		default:
+			attempts = append(attempts, "failed")
+		}
+	}
+	mailer := NewMailer(Config{Store: b.st, Clock: b.clock, Sender: &SMTP{Addr: srv.addr, From: "hangar@example.com"},
+		OnAttempt: onAttempt})
 	b.queue(t)
 
 	b.drain(t, mailer) // attempt 1: 451
@@ -338,13 +350,18 @@ func TestSMTPRetriesAfterFailure(t *testing.T) {
 	if ob[0].Attempts != 3 || ob[0].Sent == nil || ob[0].NextAt != nil {
 		t.Fatalf("outbox after the retries: %+v", ob)
 	}
+	if want := "failed failed sent"; strings.Join(attempts, " ") != want {
+		t.Fatalf("OnAttempt heard %q, want %q", attempts, want)
+	}
+	attempts = nil
 
 	// With the server gone, delivery is retried until MaxAttempts, then given up.
 	b2 := setup(t)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := ln.Addr().String()
 	ln.Close()
-	m2 := NewMailer(Config{Store: b2.st, Clock: b2.clock, MaxAttempts: 3, Sender: &SMTP{Addr: dead, From: "h@example.com"}})
+	m2 := NewMailer(Config{Store: b2.st, Clock: b2.clock, MaxAttempts: 3, Sender: &SMTP{Addr: dead, From: "h@example.com"},
+		OnAttempt: onAttempt})
 	b2.queue(t)
 	for range 5 {
 		b2.drain(t, m2)
@@ -353,6 +370,9 @@ func TestSMTPRetriesAfterFailure(t *testing.T) {
 	ob = b2.outbox(t)
 	if ob[0].Attempts != 3 || ob[0].NextAt != nil || ob[0].Sent != nil || ob[0].LastError == "" {
 		t.Fatalf("outbox after giving up: %+v", ob)
+	}
+	if want := "failed failed gave up"; strings.Join(attempts, " ") != want {
+		t.Fatalf("OnAttempt heard %q, want %q", attempts, want)
 	}
 }
 

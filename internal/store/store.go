@@ -228,4 +228,30 @@ type Tx interface {
 	FinishMailAttempt(m *core.Mail, owner string) (bool, error)
 	// NextMailDue returns the earliest NextAt of the outbox, or nil.
 	NextMailDue() (*time.Time, error)
+
+	// Gauges returns the counts a metrics scrape reports, as of now.
+	Gauges(now time.Time) (Gauges, error)
+}
+
+// Gauges are the counts of Tx.Gauges: aggregates, so that a scrape stays cheap however many
+// machines there are.
+type Gauges struct {
+	// Machines counts the live machines by state, type and region, ordered by those three.
+	Machines []MachineCount
+	// Due is how many live machines the engine must look at now (NextAt at or before now),
+	// leased or not: its queue.
+	Due int
+	// ExpiredLeases is how many live machines hold an engine lease that ran out without being
+	// released (a worker that died or overran its lease); the next claim takes them over.
+	ExpiredLeases int
+	// Outbox is how many messages wait for a delivery attempt (NextAt set).
+	Outbox int
+}
+
+// MachineCount is the number of live machines in one state of one type in one region.
+type MachineCount struct {
+	State       core.State
+	MachineType string
+	Region      string
+	Count       int
 }

@@ -40,6 +40,9 @@ type Options struct {
 	MaxConns int32
 	// Clock stamps deletions that take no time argument (default core.SystemClock).
 	Clock core.Clock
+	// OnWrite, if set, is told how long each Write took, retries included. It is called on
+	// the hot path and must be cheap.
+	OnWrite func(time.Duration)
 }
 
 func (o *Options) setDefaults() {
@@ -114,6 +117,10 @@ func (db *DB) Read(ctx context.Context, fn func(store.Tx) error) error {
 // replica thus becomes a single writer, as SQLite always is; once the lane drains, writes
 // run concurrently again. Writes of other replicas still conflict, and are retried.
 func (db *DB) Write(ctx context.Context, fn func(store.Tx) error) error {
+	if db.opts.OnWrite != nil {
+		start := time.Now()
+		defer func() { db.opts.OnWrite(time.Since(start)) }()
+	}
 	inLane := false
 	defer func() {
 		if inLane {

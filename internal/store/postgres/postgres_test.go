@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -474,5 +475,22 @@ func TestMachineQueryPlan(t *testing.T) {
 		if !strings.Contains(strings.Join(plan, "\n"), "Index") {
 			t.Errorf("query %+v does not use an index: %v", q, plan)
 		}
+	}
+}
+
+// TestOnWrite checks that OnWrite hears of every Write, failed ones included.
+func TestOnWrite(t *testing.T) {
+	var n atomic.Int64
+	db := openTestDB(t, Options{OnWrite: func(d time.Duration) {
+		if d > 0 {
+			n.Add(1)
+		}
+	}})
+	tm := core.Team{ID: "teonwrite", Name: "t", Created: time.Unix(1, 0)}
+	for range 2 { // the second fails: the id exists
+		_ = db.Write(t.Context(), func(tx store.Tx) error { return tx.CreateTeam(&tm) })
+	}
+	if n.Load() != 2 {
+		t.Fatalf("OnWrite called %d times with a positive duration, want 2", n.Load())
 	}
 }

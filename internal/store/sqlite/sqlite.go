@@ -35,6 +35,11 @@ type Options struct {
 	MaxBatch int
 	// Clock stamps deletions that take no time argument (default core.SystemClock).
 	Clock core.Clock
+	// OnWrite, if set, is told how long each Write took, queue and commit included; OnBatch
+	// how many Writes each group commit carried. Both are called on the hot path and must be
+	// cheap.
+	OnWrite func(time.Duration)
+	OnBatch func(writes int)
 }
 
 func (o *Options) setDefaults() error {
@@ -102,6 +107,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	db.wstmts, db.rstmts = newStmtCache(db.write), newStmtCache(db.read)
 	db.w = newWriter(db.write, db.wstmts, opts.MaxBatch, opts.Clock)
+	db.w.onBatch = opts.OnBatch
 	return db, nil
 }
 
@@ -163,7 +169,13 @@ func (db *DB) Read(ctx context.Context, fn func(store.Tx) error) error {
 // has started, the call waits for the commit, so its result is never lost. fn's statements
 // run without ctx, because interrupting a statement would abort the shared transaction.
 func (db *DB) Write(ctx context.Context, fn func(store.Tx) error) error {
-	return db.w.submit(ctx, fn)
+	if db.opts.OnWrite == nil {
+		return db.w.submit(ctx, fn)
+	}
+	start := time.Now()
+	err := db.w.submit(ctx, fn)
+	db.opts.OnWrite(time.Since(start))
+	return err
 }
 
 // Close drains the queued writes, then closes the connections. Later calls return the

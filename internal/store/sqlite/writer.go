@@ -31,6 +31,7 @@ type writer struct {
 	once    sync.Once
 
 	batches, writes atomic.Int64 // transactions committed or tried, and the Writes they ran
+	onBatch         func(int)    // Options.OnBatch; nil: none
 }
 
 func newWriter(db *sql.DB, stmts *stmtCache, maxBatch int, clock core.Clock) *writer {
@@ -129,6 +130,9 @@ func (w *writer) run(batch []*writeReq) {
 func (w *writer) commit(batch []*writeReq) ([]error, error) {
 	w.batches.Add(1)
 	w.writes.Add(int64(len(batch)))
+	if w.onBatch != nil {
+		w.onBatch(len(batch))
+	}
 	// Background: a caller's cancellation must not roll back the others' work.
 	ctx := context.Background()
 	sqlTx, err := w.db.BeginTx(ctx, nil)

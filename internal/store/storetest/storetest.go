@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListUsage", testListUsage},
 		{"Leases", testLeases},
 		{"NextDue", testNextDue},
+		{"Gauges", testGauges},
 		{"Snapshots", testSnapshots},
 		{"Outbox", testOutbox},
 		{"OutboxClaims", testOutboxClaims},
