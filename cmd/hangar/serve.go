@@ -146,6 +146,7 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (*server
 		gens = store.NewGenerations(raw)
 		db = gens
 	}
+	db = lifecycle.Logged(db, log) // outermost: state changes and failed operations at info
 	drivers, err := c.drivers(ctx, cat, private, log)
 	if err != nil {
 		db.Close()
