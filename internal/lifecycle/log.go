@@ -3,13 +3,15 @@ package lifecycle
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"hangar/internal/core"
 	"hangar/internal/store"
 )
 
-// Logged returns st with every machine state change (Enter) and every operation that ends in
-// error (FinishEvent with core.EventError) logged at info, one line each, after the
+// Logged returns st with every machine state change (Enter, and a destroy as the change to
+// "destroyed") and every operation that ends in error (FinishEvent with core.EventError) logged
+// at info, one line each, after the
 // transaction that made it has committed: a transaction that fails or is run again logs only
 // what its committed run did. It must be the outermost wrapper of the store handed to the
 // service and the engine, because Enter and FinishEvent find it in the transaction they get.
@@ -61,6 +63,21 @@ type logLine struct {
 type logTx struct {
 	store.Tx
 	lines *[]logLine
+}
+
+// DeleteMachine logs a destroy as the machine's last state change, to "destroyed".
+func (t *logTx) DeleteMachine(id string, at time.Time) error {
+	m, err := t.Tx.GetMachine(id)
+	if err != nil {
+		return err
+	}
+	if err := t.Tx.DeleteMachine(id, at); err != nil {
+		return err
+	}
+	was := m.State
+	m.State = "destroyed"
+	noteTransition(t, &m, was)
+	return nil
 }
 
 // noteTransition records that m moved from was to its current state in tx.

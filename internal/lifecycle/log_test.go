@@ -105,11 +105,16 @@ func TestLoggedTransitions(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if err := db.Write(ctx, func(tx store.Tx) error { return tx.DeleteMachine(m.ID, clock.Now()) }); err != nil {
+		t.Fatal(err)
+	}
+
 	lines := logLines(t, &buf)
 	want := []map[string]any{
 		{"level": "INFO", "msg": "machine state", "machine": m.ID, "from": "new", "to": "provisioning", "host": "sim-ny2-1"},
 		{"level": "INFO", "msg": "machine state", "machine": m.ID, "from": "provisioning", "to": "starting", "host": "sim-ny2-1"},
 		{"level": "INFO", "msg": "machine operation failed", "machine": m.ID, "operation": "start", "error": "no capacity"},
+		{"level": "INFO", "msg": "machine state", "machine": m.ID, "from": "starting", "to": "destroyed", "host": "sim-ny2-1"},
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("logged %d lines, want %d:\n%s", len(lines), len(want), buf.String())
