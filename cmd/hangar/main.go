@@ -17,8 +17,11 @@ import (
 
 // root is the command line.
 type root struct {
+	Version kong.VersionFlag `help:"Print the version of this binary and exit."`
+
 	Serve ServeCmd  `cmd:"" help:"Run the Hangar control plane (Paperspace Core API on --listen)."`
 	Admin cli.Admin `cmd:"" help:"Manage teams, users, keys, templates, networks and hosts, and report usage, through the operator API."`
+	Help  HelpCmd   `cmd:"" help:"Show help for a command (hangar help admin keys): the same as --help."`
 }
 
 func main() {
@@ -30,6 +33,11 @@ func main() {
 
 // run parses args and runs the chosen command; it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		// A usage error like any other (exit 2), but one line instead of the whole usage.
+		fmt.Fprintln(stderr, "hangar: no command given: run `hangar --help` for the commands, or `hangar serve` to start a server")
+		return 2
+	}
 	var r root
 	exit := -1
 	parser, err := newParser(&r, stdout, stderr, ctx, kong.Exit(func(c int) { exit = c }))
@@ -56,7 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func newParser(r *root, stdout, stderr io.Writer, ctx context.Context, opts ...kong.Option) (*kong.Kong, error) {
 	opts = append([]kong.Option{kong.Name("hangar"),
 		kong.Description("Hangar: a self-hosted machine cloud that speaks the Paperspace Core API."),
-		kong.UsageOnError(), kong.Writers(stdout, stderr),
+		kong.UsageOnError(), kong.Writers(stdout, stderr), kong.Vars{"version": version()},
 		kong.Bind(&cli.Globals{Ctx: ctx, Stdout: stdout, Stderr: stderr})}, opts...)
 	return kong.New(r, opts...)
 }

@@ -157,7 +157,7 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (_ *serv
 		return nil, err
 	}
 	met := metrics.New()
-	db, hub, single, err := c.store(ctx, &closers, log, met)
+	db, gens, hub, single, err := c.store(ctx, &closers, log, met)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +173,7 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (_ *serv
 		return nil, err
 	}
 	svc := service.New(db, service.Config{Catalog: set.cat, Env: env, Logger: log, TokenTTL: c.TokenTTL,
-		DefaultShutdownHours: c.ShutdownHours, Generations: optionalGens(db), SharedStore: !single,
+		DefaultShutdownHours: c.ShutdownHours, Generations: optionalGens(gens), SharedStore: !single,
 		TemplateCheck: drivers.templateCheck, Engine: eng})
 	mailer, err := c.mailer(db, env.Clock, log, met)
 	if err != nil {
@@ -280,19 +280,22 @@ func (c *ServeCmd) listen(closers *cleanup) (net.Listener, error) {
 }
 
 // store opens the database (openStore) with the change tracking of the live views
-// (liveChanges) and, when this process is its only user, the generation counter of the read
-// caches. single reports that case.
-func (c *ServeCmd) store(ctx context.Context, closers *cleanup, log *slog.Logger, met *metrics.Metrics) (store.Store, liveHub, bool, error) {
+// (liveChanges), when this process is its only user the generation counter of the read caches
+// (gens, else nil; single reports that case), and outermost the info log of state changes and
+// failed operations (lifecycle.Logged).
+func (c *ServeCmd) store(ctx context.Context, closers *cleanup, log *slog.Logger, met *metrics.Metrics) (
+	db store.Store, gens *store.Generations, hub liveHub, single bool, err error) {
 	raw, single, err := c.openStore(ctx, met)
 	if err != nil {
-		return nil, liveHub{}, false, err
+		return nil, nil, liveHub{}, false, err
 	}
 	closers.push(raw.Close)
-	db, hub := c.liveChanges(raw, !single, log)
+	db, hub = c.liveChanges(raw, !single, log)
 	if single { // every write goes through this process: reads may be cached
-		db = store.NewGenerations(db)
+		gens = store.NewGenerations(db)
+		db = gens
 	}
-	return db, hub, single, nil
+	return lifecycle.Logged(db, log), gens, hub, single, nil
 }
 
 // api builds the HTTP API over svc with the driver's extras: fault injection (sim), or this
@@ -441,10 +444,10 @@ func (f simFaults) Faults() []api.Fault {
 	return out
 }
 
-// optionalGens is the generation counter of db when it has one (a single-process store),
-// else nil: a nil *store.Generations must not become a non-nil interface.
-func optionalGens(db store.Store) interface{ Gen() uint64 } {
-	if g, ok := db.(*store.Generations); ok {
+// optionalGens is g when there is one (a single-process store), else nil: a nil
+// *store.Generations must not become a non-nil interface.
+func optionalGens(g *store.Generations) interface{ Gen() uint64 } {
+	if g != nil {
 		return g
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -91,8 +92,42 @@ func (a *Admin) open(g *Globals, csvOK bool) (*session, error) {
 	if url == "" {
 		url = DefaultURL
 	}
-	s.api = client.New(url, key, hc)
+	checked := *hc
+	checked.Transport = dialCheck{rt: hc.Transport, url: url}
+	s.api = client.New(url, key, &checked)
 	return s, nil
+}
+
+// NotReachableError says that no connection to the server could be made at all (refused,
+// unknown host, no route): PrintError shows it without the request that hit it.
+type NotReachableError struct {
+	URL string
+	Err error
+}
+
+func (e *NotReachableError) Error() string {
+	return fmt.Sprintf("the server is not reachable at %s: is `hangar serve` running there? (%v)", e.URL, e.Err)
+}
+
+func (e *NotReachableError) Unwrap() error { return e.Err }
+
+// dialCheck turns a failed connection into a NotReachableError naming the server's URL.
+type dialCheck struct {
+	rt  http.RoundTripper // nil: http.DefaultTransport
+	url string
+}
+
+func (d dialCheck) RoundTrip(r *http.Request) (*http.Response, error) {
+	rt := d.rt
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	res, err := rt.RoundTrip(r)
+	var op *net.OpError
+	if err != nil && errors.As(err, &op) && op.Op == "dial" {
+		return nil, &NotReachableError{URL: d.url, Err: op}
+	}
+	return res, err
 }
 
 // apiKey returns --api-key / HANGAR_API_KEY, or else the contents of <data>/operator.key.
@@ -156,8 +191,13 @@ func orDash(p *string) string {
 }
 
 // PrintError prints err to w as "hangar: <message>"; API errors read
-// "hangar: <message> (HTTP <status>)". A nil err prints nothing.
+// "hangar: <message> (HTTP <status>)", a server that cannot be reached "hangar: the server is
+// not reachable at URL: …". A nil err prints nothing.
 func PrintError(w io.Writer, err error) {
+	var nr *NotReachableError
+	if errors.As(err, &nr) {
+		err = nr
+	}
 	if err != nil {
 		fmt.Fprintf(w, "hangar: %v\n", err)
 	}

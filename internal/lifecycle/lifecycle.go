@@ -25,7 +25,7 @@ type Env struct {
 // is due (never, without timers). Entering ready arms the auto-shutdown timer; entering any
 // other state disarms it. Crossing between off and the billable states opens or closes the
 // machine's billable interval in tx (the meter, spec §2.13), so the meter commits with the
-// state change.
+// state change. With a Logged store the change is logged once tx has committed.
 func (e *Env) Enter(tx store.Tx, m *core.Machine, s core.State) error {
 	now := e.Clock.Now()
 	was := m.State
@@ -41,6 +41,7 @@ func (e *Env) Enter(tx store.Tx, m *core.Machine, s core.State) error {
 		at := now.Add(e.Expect(s))
 		m.NextAt = &at
 	}
+	noteTransition(tx, m, was)
 	switch {
 	case s.Billable() && !was.Billable():
 		return tx.StartUsage(m.ID, now)
@@ -78,7 +79,11 @@ func (e *Env) FinishEvent(tx store.Tx, handle string, state core.EventState, msg
 	}
 	now := e.Clock.Now()
 	ev.State, ev.ErrorMsg, ev.Modified, ev.Finished = state, msg, now, &now
-	return tx.UpdateEvent(&ev)
+	if err := tx.UpdateEvent(&ev); err != nil {
+		return err
+	}
+	noteFailure(tx, ev)
+	return nil
 }
 
 // AcquireCapacity reserves a slot of m's type on a host of its region, preferring its current
