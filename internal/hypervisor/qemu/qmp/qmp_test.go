@@ -65,7 +65,10 @@ func TestQMP(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case <-exited:
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("QEMU exited after quit: %v", err)
+		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("QEMU did not quit")
 	}
