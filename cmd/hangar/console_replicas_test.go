@@ -70,7 +70,7 @@ func TestConsoleLiveAcrossReplicas(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.url+"/console/machines/"+id+"/live", nil)
-	res, err := c.Do(req)
+	res, err := c.Do(req) //nolint:bodyclose // closed by the defer below; bodyclose loses it to the reading goroutine
 	if err != nil {
 		t.Fatal(err)
 	}

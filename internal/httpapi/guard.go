@@ -174,7 +174,7 @@ func (s *Server) guarded(w http.ResponseWriter, r *http.Request, mux *http.Serve
 	start := time.Now()
 	defer func() {
 		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
+			if v == http.ErrAbortHandler { //nolint:errorlint // a recovered panic value, compared as net/http does
 				panic(v)
 			}
 			s.log.ErrorContext(r.Context(), "panic serving request", "method", r.Method, "path", r.URL.Path,

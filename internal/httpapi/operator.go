@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -23,20 +24,12 @@ func (p *params) decode(dst any) error {
 	b, _ := json.Marshal(m)
 	if err := json.Unmarshal(b, dst); err != nil {
 		var te *json.UnmarshalTypeError
-		if ok := asTypeErr(err, &te); ok {
+		if errors.As(err, &te) {
 			return core.Errorf(core.Invalid, "%s has the wrong type", te.Field)
 		}
 		return core.Errorf(core.Invalid, "invalid request body")
 	}
 	return nil
-}
-
-func asTypeErr(err error, te **json.UnmarshalTypeError) bool {
-	t, ok := err.(*json.UnmarshalTypeError)
-	if ok {
-		*te = t
-	}
-	return ok
 }
 
 func (p *params) query(name string) string {

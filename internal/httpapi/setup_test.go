@@ -40,7 +40,9 @@ import (
 	"hangar/internal/hypervisor/sim"
 	"hangar/internal/lifecycle"
 	"hangar/internal/service"
+	"hangar/internal/store"
 	"hangar/internal/store/sqlite"
+	"hangar/internal/waittest"
 )
 
 // fakeClock is a core.Clock that only moves when a test advances it.
@@ -84,6 +86,7 @@ type env struct {
 	Svc     *service.Service
 	Eng     *engine.Engine
 	Drv     *sim.Driver
+	db      *sqlite.DB
 
 	Operator, Alice, Bob, Carol principal // Alice admins team A, Bob is a member of A, Carol owns B
 	OpTeam, TeamA, TeamB        string
@@ -164,7 +167,7 @@ func newEnvWith(tb testing.TB, cat *core.Catalog, configure func(*Config)) *env 
 			tb.Errorf("close db: %v", err)
 		}
 	})
-	e := &env{URL: srv.URL, Handler: api, API: api, Clock: clock, Svc: svc, Eng: eng, Drv: drv, names: map[string]string{}, owners: map[string]string{}}
+	e := &env{URL: srv.URL, Handler: api, API: api, Clock: clock, Svc: svc, Eng: eng, Drv: drv, db: db, names: map[string]string{}, owners: map[string]string{}}
 	e.fixtures(tb, secret)
 	e.Clock.add(time.Minute)
 	return e
@@ -535,15 +538,29 @@ func (e *env) keyOf(id string) string {
 // waitState waits (in real time) until the engine has moved machine id to state.
 func (e *env) waitState(tb testing.TB, id, state string) {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	last := ""
-	for time.Now().Before(deadline) {
-		if last = e.state(tb, id); last == state {
-			return
+	waittest.Eventually(tb, 10*time.Second, func() error {
+		if last := e.state(tb, id); last != state {
+			return fmt.Errorf("machine %s: state %s, want %s", id, last, state)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	tb.Fatalf("machine %s: state %s, want %s", id, last, state)
+		return nil
+	})
+}
+
+// settle waits (in real time) until the engine has done everything due at the fake clock's
+// time: no machine is due now (a machine being stepped stays due until its step commits).
+func (e *env) settle(tb testing.TB) {
+	tb.Helper()
+	waittest.Eventually(tb, 10*time.Second, func() error {
+		var next *time.Time
+		err := e.db.Read(context.Background(), func(tx store.Tx) (err error) { next, err = tx.NextDue(); return })
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if now := e.Clock.Now(); next != nil && !next.After(now) {
+			return fmt.Errorf("the engine has machines due at %v still to do (now %v)", next, now)
+		}
+		return nil
+	})
 }
 
 // next advances fake time by one phase and waits until every machine given has moved to want.

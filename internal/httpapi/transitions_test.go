@@ -3,7 +3,6 @@ package httpapi
 import (
 	"strings"
 	"testing"
-	"time"
 )
 
 // succ is where a machine in state s is one phase later, without user calls (spec §3.2).
@@ -157,7 +156,7 @@ func TestRestartWhileRestarting(t *testing.T) {
 		t.Fatalf("events %+v", ev)
 	}
 	e.advance(phase / 2) // the first restart would be over now
-	time.Sleep(100 * time.Millisecond)
+	e.settle(t)
 	if s := e.state(t, id); s != "restarting" {
 		t.Fatalf("state %s: the second restart did not restart the timer", s)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"hangar/internal/core"
 	"hangar/internal/store"
+	"hangar/internal/waittest"
 )
 
 // fleet adds n machines to the admin's team directly in the store (no host capacity needed),
@@ -107,13 +108,12 @@ func openStreams(b *testing.B, w *world, n int) []*sse {
 			s.next(b)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for w.hub.Subscribers() < n && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if got := w.hub.Subscribers(); got != n {
-		b.Fatalf("%d subscribers, want %d", got, n)
-	}
+	waittest.Eventually(b, 10*time.Second, func() error {
+		if got := w.hub.Subscribers(); got != n {
+			return fmt.Errorf("%d subscribers, want %d", got, n)
+		}
+		return nil
+	})
 	return streams
 }
 
@@ -136,7 +136,7 @@ func BenchmarkLiveIdle(b *testing.B) {
 			cpu0, g0 := cpuTime(), runtime.NumGoroutine()
 			b.ResetTimer()
 			for b.Loop() {
-				time.Sleep(time.Second)
+				time.Sleep(time.Second) //nolint:forbidigo // the idle second is what is measured, not a wait for something
 			}
 			b.StopTimer()
 			cpu := cpuTime() - cpu0

@@ -170,7 +170,9 @@ func TestSerialConsole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.WriteString("login: <b>\n")
+	if _, err := f.WriteString("login: <b>\n"); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
 	if ev := s.next(t); ev.data["text"] != "login: <b>\n" {
 		t.Fatalf("appended output %v", ev)

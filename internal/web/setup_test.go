@@ -271,7 +271,7 @@ func (b *browser) stream(path string) *sse {
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, b.w.srv.URL+path, nil)
 	req.Header.Set("Accept", "text/event-stream")
-	res, err := b.c.Do(req)
+	res, err := b.c.Do(req) //nolint:bodyclose // closed by the reading goroutine below when the stream ends
 	if err != nil {
 		cancel()
 		b.w.t.Fatal(err)

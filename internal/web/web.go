@@ -162,7 +162,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
+			if v == http.ErrAbortHandler { //nolint:errorlint // a recovered panic value, compared as net/http does
 				panic(v)
 			}
 			s.log.ErrorContext(r.Context(), "console: panic", "path", r.URL.Path, "panic", fmt.Sprint(v),

@@ -19,7 +19,7 @@ func start(t *testing.T, url string) (*Relay, *changes.Hub) {
 	r := New(url, hub, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
+	go func() { _ = r.Run(ctx); close(done) }() // Run returns nil once ctx is done
 	t.Cleanup(func() { cancel(); <-done })
 	select {
 	case <-r.connected:

@@ -46,7 +46,7 @@ func step(t *testing.T, d *Driver, req hypervisor.Request, s core.State) hypervi
 				t.Fatalf("%s: %v\nserial log:\n%s", s, err, readFile(d.SerialLog(req.Machine)))
 			}
 			t.Logf("%s: retrying after %v", s, err)
-			time.Sleep(200 * time.Millisecond)
+			time.Sleep(200 * time.Millisecond) //nolint:forbidigo // the engine's retry pacing, which this drives in its place
 			continue
 		}
 		if res.Done {
@@ -56,7 +56,7 @@ func step(t *testing.T, d *Driver, req hypervisor.Request, s core.State) hypervi
 		if time.Since(req.Since) > 5*time.Minute {
 			t.Fatalf("%s did not complete", s)
 		}
-		time.Sleep(res.RetryAfter)
+		time.Sleep(res.RetryAfter) //nolint:forbidigo // the driver asks to be called again after RetryAfter, as the engine would
 	}
 }
 

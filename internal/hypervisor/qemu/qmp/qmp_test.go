@@ -3,11 +3,14 @@ package qmp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"hangar/internal/waittest"
 )
 
 // TestQMP talks to a real QEMU without a guest (-M none): capabilities, query-status, an
@@ -37,15 +40,12 @@ func TestQMP(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var c *Client
-	for {
-		if c, err = Dial(ctx, sock); err == nil {
-			break
+	waittest.Eventually(t, 30*time.Second, func() (err error) { // until QEMU listens
+		if c, err = Dial(ctx, sock); err != nil {
+			return fmt.Errorf("dial: %w", err)
 		}
-		if ctx.Err() != nil {
-			t.Fatalf("dial: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	defer c.Close()
 	st, err := c.QueryStatus(ctx)
 	if err != nil || st.Running || st.Status != "prelaunch" {
@@ -65,7 +65,10 @@ func TestQMP(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case <-exited:
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("QEMU exited after quit: %v", err)
+		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("QEMU did not quit")
 	}
