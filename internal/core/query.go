@@ -58,4 +58,7 @@ type MachineQuery struct {
 	Order     []Order // default: dtCreated, then id
 	Limit     int     // 0: no limit
 	Skip      int
+	// NameContains, if set, keeps the machines whose name contains it, ASCII letters matched
+	// without regard to case (other characters exactly, so that every backend agrees).
+	NameContains string
 }

@@ -362,8 +362,8 @@ type ListQuery struct {
 	Limit int
 	Skip  int
 	Order string // LoopBack form: "dtCreated DESC" or "name ASC, id"
-	// Search, when set, keeps the machines whose name contains it (case-insensitively) or
-	// whose id or an IP address is it (the web console's search box; not an API filter).
+	// Search, when set, keeps the machines whose name contains it (ASCII letters without regard
+	// to case) or whose id or an IP address is it (the web console's search box; not an API filter).
 	Search string
 }
 

@@ -90,21 +90,15 @@ func (s *Service) MachineAccess(ctx context.Context, p core.Principal, id string
 	return out, err
 }
 
-// searchFirst is how many machines a name search reads in its first store call; each next
-// call reads four times as many. Reading rows costs far more than a query, so a search whose
-// page fills among the newest machines stops early, and one that matches nothing reads a
-// 10,000-machine team in three calls.
-const searchFirst = 500
-
 // searchMachines lists the machines of mq whose id or an IP address is search, or else whose
-// name contains it (case-insensitively), then applies mq's Skip and Limit. An id or an IP is
-// an exact filter the store applies; a name search reads the filtered listing in chunks (the
-// store matches fields exactly only) and stops once the page is full.
+// name contains it (ASCII letters without regard to case), with mq's Skip and Limit. All three
+// are conditions the store applies, so a search costs one filtered listing whether or not it
+// matches.
 func searchMachines(tx store.Tx, mq core.MachineQuery, search string) ([]core.Machine, error) {
-	needle := strings.ToLower(strings.TrimSpace(search))
+	needle := strings.TrimSpace(search)
 	exact := func(field string) ([]core.Machine, error) {
 		q := mq
-		q.Where = append(slices.Clone(mq.Where), core.Filter{Field: field, Value: core.FilterValue{Str: needle}})
+		q.Where = append(slices.Clone(mq.Where), core.Filter{Field: field, Value: core.FilterValue{Str: strings.ToLower(needle)}})
 		return tx.ListMachines(q)
 	}
 	if _, err := netip.ParseAddr(needle); err == nil {
@@ -114,39 +108,14 @@ func searchMachines(tx store.Tx, mq core.MachineQuery, search string) ([]core.Ma
 		}
 		return exact("publicIpAddress")
 	}
-	if machineID.MatchString(needle) {
+	if machineID.MatchString(strings.ToLower(needle)) {
 		if out, err := exact("id"); err != nil || len(out) > 0 {
 			return out, err
 		}
 	}
-	want := mq.Skip + mq.Limit
-	var matched []core.Machine
 	q := mq
-	q.Limit, q.Skip = max(searchFirst, 2*want), 0
-	for {
-		chunk, err := tx.ListMachines(q)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range chunk {
-			if strings.Contains(strings.ToLower(m.Name), needle) {
-				matched = append(matched, m)
-			}
-		}
-		if len(chunk) < q.Limit || (mq.Limit > 0 && len(matched) >= want) {
-			break
-		}
-		q.Skip += q.Limit
-		q.Limit *= 4
-	}
-	if mq.Skip >= len(matched) {
-		return nil, nil
-	}
-	matched = matched[mq.Skip:]
-	if mq.Limit > 0 && len(matched) > mq.Limit {
-		matched = matched[:mq.Limit]
-	}
-	return matched, nil
+	q.NameContains = needle
+	return tx.ListMachines(q)
 }
 
 // machineID matches what a machine id looks like (core.PrefixMachine and base-36 digits).

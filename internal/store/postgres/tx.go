@@ -31,6 +31,8 @@ var dialect = sqlstore.Dialect{
 	IntCast:  "::bigint",
 	NoLimit:  nil,
 	RowLocks: true,
+	// lower() would follow the locale; the machine name search folds ASCII only, as SQLite does.
+	FoldASCII: "translate(%s, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')",
 	MigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT    NOT NULL,

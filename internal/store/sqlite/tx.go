@@ -20,6 +20,8 @@ var dialect = sqlstore.Dialect{
 	Name:     "sqlite",
 	Classify: classify,
 	NoLimit:  int64(-1),
+	// SQLite's lower() folds ASCII letters only.
+	FoldASCII: "lower(%s)",
 	MigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT    NOT NULL,

@@ -19,6 +19,10 @@ type Dialect struct {
 	// skip rows locked by other claimers (FOR UPDATE SKIP LOCKED). SQLite runs one write
 	// transaction at a time and needs neither.
 	RowLocks bool
+	// FoldASCII lowers the ASCII letters of a text expression (%s) and leaves every other
+	// character as it is: lower(%s) on SQLite, whose lower() is ASCII only; a translate() on
+	// PostgreSQL, whose lower() follows the locale.
+	FoldASCII string
 	// MigrationsTable is the CREATE TABLE IF NOT EXISTS statement of schema_migrations
 	// (version, name, applied_at), in the backend's own types.
 	MigrationsTable string

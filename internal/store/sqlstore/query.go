@@ -58,6 +58,11 @@ func MachineQuery(q core.MachineQuery, d *Dialect) (string, []any, error) {
 		}
 		where = append(where, col+" = "+arg(filterArg(kind, f.Value))+cast)
 	}
+	if q.NameContains != "" {
+		// LIKE on the folded name with the folded needle: case-insensitive for ASCII letters on
+		// SQLite and case-sensitive on PostgreSQL, which the folding makes the same.
+		where = append(where, fmt.Sprintf(d.FoldASCII, "name")+" LIKE "+arg("%"+likeEscape(foldASCII(q.NameContains))+"%")+` ESCAPE '\'`)
+	}
 	order := make([]string, 0, len(q.Order)+2)
 	for _, o := range q.Order {
 		col, _, err := machineField(o.Field)
@@ -86,6 +91,20 @@ func MachineQuery(q core.MachineQuery, d *Dialect) (string, []any, error) {
 		" LIMIT " + arg(limit) + " OFFSET " + arg(int64(q.Skip))
 	return query, args, nil
 }
+
+// foldASCII lowers the ASCII letters of s, as Dialect.FoldASCII does in SQL.
+func foldASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// likeEscape escapes the LIKE wildcards of s (and the escape character, '\').
+var likeEscape = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace
 
 func machineField(name string) (string, core.FieldKind, error) {
 	kind, ok := core.MachineFields[name]

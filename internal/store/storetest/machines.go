@@ -249,6 +249,40 @@ func testMachineVisibleTo(t *testing.T, b *bundle) {
 		Where: []core.Filter{filter("userId", str("u2"))}}), ids("ps2"))
 }
 
+func testMachineNameContains(t *testing.T, b *bundle) {
+	seedAccounts(t, b)
+	mk := func(id, team, name string, created time.Time) core.Machine {
+		m := bareMachine(id, team, "u1", created)
+		m.Name = name
+		return m
+	}
+	createMachines(t, b,
+		mk("ps1", "te1", "GPU Box", at(1)),
+		mk("ps2", "te1", "my-gpu-box", at(2)),
+		mk("ps3", "te1", "100% cpu_bound", at(3)),
+		mk("ps4", "te1", `back\slash`, at(4)),
+		mk("ps5", "te1", "ÉCOLE gpu", at(5)),
+		mk("ps6", "te2", "gpu elsewhere", at(6)),
+		mk("ps7", "te1", "gpu destroyed", at(7)),
+	)
+	b.write(t, func(tx store.Tx) error { return tx.DeleteMachine("ps7", at(8)) })
+	name := func(s string) core.MachineQuery { return core.MachineQuery{TeamID: "te1", NameContains: s} }
+	equal(t, "ASCII case folded, team and destroyed excluded", listIDs(t, b, name("gPu")), ids("ps1", "ps2", "ps5"))
+	equal(t, "% is literal", listIDs(t, b, name("0%")), ids("ps3"))
+	equal(t, "_ is literal", listIDs(t, b, name("u_b")), ids("ps3"))
+	equal(t, "_ matches no other character", listIDs(t, b, name("gpu_box")), ids())
+	equal(t, "backslash is literal", listIDs(t, b, name(`k\s`)), ids("ps4"))
+	equal(t, "non-ASCII letters match exactly", listIDs(t, b, name("ÉCO")), ids("ps5"))
+	equal(t, "non-ASCII letters are not folded", listIDs(t, b, name("éco")), ids())
+	equal(t, "no match", listIDs(t, b, name("nothing")), ids())
+	q := name("box")
+	q.Order, q.Limit, q.Skip = []core.Order{{Field: "dtCreated", Desc: true}}, 1, 1
+	equal(t, "with order and paging", listIDs(t, b, q), ids("ps1"))
+	q = name("gpu")
+	q.Where = []core.Filter{filter("id", str("ps2"))}
+	equal(t, "with a filter", listIDs(t, b, q), ids("ps2"))
+}
+
 func testMachineOrder(t *testing.T, b *bundle) {
 	seedAccounts(t, b)
 	mk := func(id, name string, cpus int, created time.Time) core.Machine {

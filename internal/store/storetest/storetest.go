@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"MachineDelete", testMachineDelete},
 		{"MachineFilters", testMachineFilters},
 		{"MachineVisibleTo", testMachineVisibleTo},
+		{"MachineNameContains", testMachineNameContains},
 		{"MachineOrder", testMachineOrder},
 		{"Access", testAccess},
 		{"Events", testEvents},
