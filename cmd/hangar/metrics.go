@@ -21,17 +21,7 @@ func (c *ServeCmd) listenMetrics(closers *cleanup) (net.Listener, error) {
 	if c.MetricsListen == "" {
 		return nil, nil
 	}
-	ln, err := net.Listen("tcp", c.MetricsListen)
-	if err != nil {
-		return nil, fmt.Errorf("--metrics-listen %s: %w", c.MetricsListen, err)
-	}
-	closers.push(func() error {
-		if err := ln.Close(); !errors.Is(err, net.ErrClosed) {
-			return err
-		}
-		return nil
-	})
-	return ln, nil
+	return listen("--metrics-listen", c.MetricsListen, closers)
 }
 
 // serveMetrics serves /metrics without credentials on ln (`serve --metrics-listen`), with a

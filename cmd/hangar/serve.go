@@ -145,7 +145,7 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (_ *serv
 		}
 	}()
 	// The port first: a port in use fails before anything is written to the data directory.
-	ln, err := c.listen(&closers)
+	ln, err := listen("--listen", c.Listen, &closers)
 	if err != nil {
 		return nil, err
 	}
@@ -263,12 +263,12 @@ func (c *ServeCmd) settings() (settings, error) {
 	return settings{cat: cat, pool: pool, private: private}, nil
 }
 
-// listen binds --listen. The server closes the listener when it shuts down; the closer is for
-// a start that fails before serving.
-func (c *ServeCmd) listen(closers *cleanup) (net.Listener, error) {
-	ln, err := net.Listen("tcp", c.Listen)
+// listen binds addr, the value of flag (--listen, --metrics-listen). The server closes the
+// listener when it shuts down; the closer is for a start that fails before serving.
+func listen(flag, addr string, closers *cleanup) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("--listen %s: %w", c.Listen, err)
+		return nil, fmt.Errorf("%s %s: %w", flag, addr, err)
 	}
 	closers.push(func() error {
 		if err := ln.Close(); !errors.Is(err, net.ErrClosed) {
