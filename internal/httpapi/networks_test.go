@@ -3,6 +3,8 @@ package httpapi
 import (
 	"encoding/json"
 	"net/netip"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -279,5 +281,48 @@ func TestNetworkVLANsAndRangesStayUnique(t *testing.T) {
 	}
 	if len(list) != 4 {
 		t.Errorf("%d networks, want 4", len(list))
+	}
+}
+
+// TestListMachinesByNumericNetworkID: getMachines?networkId= takes the network's numeric id
+// (what paperspace-go's CreateNetwork returns) as well as its handle (what machines report);
+// another team's number, or one that names no network, matches nothing.
+func TestListMachinesByNumericNetworkID(t *testing.T) {
+	e := newEnv(t)
+	A := e.Alice.Key
+	var n goNetwork
+	decodeAs(t, e.do(t, paperspaceGo(A, "POST", "/networks", map[string]any{"name": "go-net", "regionId": 3})).must(t, 200), &n)
+	var other goNetwork
+	decodeAs(t, e.do(t, paperspaceGo(e.Carol.Key, "POST", "/networks", map[string]any{"name": "rival-net", "regionId": 3})).must(t, 200), &other)
+	in := e.createMachine(t, A, "region", "Europe (AMS1)", "networkId", n.ID, "machineName", "in-net")
+	e.createMachine(t, A, "region", "Europe (AMS1)", "machineName", "outside")
+	handle, _ := e.machine(t, A, in)["networkId"].(string)
+	if handle == "" || handle == n.ID {
+		t.Fatalf("the machine's networkId is %q; want the network's handle, not its number %s", handle, n.ID)
+	}
+	list := func(key, networkID string) []string {
+		t.Helper()
+		var ms []struct{ ID string }
+		decodeAs(t, e.call(t, key, "GET", "/machines/getMachines?networkId="+url.QueryEscape(networkID), nil).must(t, 200), &ms)
+		ids := []string{}
+		for _, m := range ms {
+			ids = append(ids, m.ID)
+		}
+		return ids
+	}
+	for _, tc := range []struct {
+		key, networkID string
+		want           []string
+	}{
+		{A, n.ID, []string{in}},
+		{A, handle, []string{in}},
+		{A, " " + n.ID + " ", []string{in}},
+		{A, other.ID, []string{}},
+		{e.Carol.Key, n.ID, []string{}},
+		{A, "999999", []string{}},
+	} {
+		if got := list(tc.key, tc.networkID); !slices.Equal(got, tc.want) {
+			t.Errorf("networkId=%q: %v, want %v", tc.networkID, got, tc.want)
+		}
 	}
 }

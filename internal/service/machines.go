@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 
 	"hangar/internal/core"
@@ -407,6 +408,9 @@ func (s *Service) ListMachines(ctx context.Context, p core.Principal, q ListQuer
 	mq.Order = order
 	var out []core.Machine
 	return out, s.read(ctx, func(tx store.Tx) (err error) {
+		if mq.Where, err = networkHandles(tx, p, mq.Where); err != nil {
+			return err
+		}
 		if strings.TrimSpace(q.Search) != "" {
 			out, err = searchMachines(tx, mq, q.Search)
 			return err
@@ -414,6 +418,32 @@ func (s *Service) ListMachines(ctx context.Context, p core.Principal, q ListQuer
 		out, err = tx.ListMachines(mq)
 		return err
 	})
+}
+
+// networkHandles rewrites a networkId filter given as the network's numeric id (what
+// paperspace-go's CreateNetwork returns) to the network's handle, which machines record. A
+// number that names no network of the caller's team is left as it is: it matches nothing.
+func networkHandles(tx store.Tx, p core.Principal, where []core.Filter) ([]core.Filter, error) {
+	for i, f := range where {
+		if f.Field != "networkId" || f.Value.Null {
+			continue
+		}
+		if _, err := strconv.ParseInt(strings.TrimSpace(f.Value.Str), 10, 64); err != nil {
+			continue
+		}
+		n, err := lookupNetwork(tx, f.Value.Str)
+		switch {
+		case core.IsNotFound(err):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		if n.TeamID == p.Team.ID {
+			where = slices.Clone(where)
+			where[i].Value.Str = n.ID
+		}
+	}
+	return where, nil
 }
 
 // Power applies start, stop or restart to a machine (spec §2.6–2.8, §3.2).
