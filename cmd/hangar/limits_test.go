@@ -125,6 +125,26 @@ func TestSlowClients(t *testing.T) {
 	}
 }
 
+// TestAnnouncedBodyTooLarge: a request whose Content-Length is over the body cap gets its 413
+// at once, in the Paperspace shape, without the server waiting (up to --read-timeout, a minute
+// by default) for a body the client never sends.
+func TestAnnouncedBodyTooLarge(t *testing.T) {
+	ts := startServer(t)
+	for _, path := range []string{"/machines/createSingleMachinePublic", "/scripts/createScript"} {
+		conn := dial(t, ts)
+		if _, err := fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: hangar\r\nx-api-key: %s\r\n"+
+			"Content-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n{\"a\":", path, ts.Key); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		got, _ := readUntilClosed(t, conn, 10*time.Second)
+		if !strings.HasPrefix(got, "HTTP/1.1 413") || !strings.Contains(got, `"status":413`) {
+			t.Fatalf("POST %s with Content-Length 10 GB: %q", path, got)
+		}
+		t.Logf("%s: 413 after %v", path, time.Since(start).Round(time.Millisecond))
+	}
+}
+
 // TestLimitFlags: negative limits are refused at start, and the limits reach the server over
 // real HTTP: the body caps (413, the larger one for createScript), repeated bad logins (429)
 // and a burst beyond --key-burst (429 with Retry-After).

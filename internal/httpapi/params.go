@@ -63,6 +63,11 @@ func (p *params) readBody(r *http.Request, maxBody int64) error {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
+	if r.ContentLength > maxBody {
+		// Refused before reading: a client that announces more than the cap gets its 413 now,
+		// not once the read times out waiting for bytes it may never send.
+		return tooLarge(maxBody)
+	}
 	ct, ctParams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "multipart/form-data" {
 		return p.readMultipart(r, ctParams["boundary"], maxBody)
