@@ -18,6 +18,7 @@ const (
 	Unavailable  Code = "unavailable"  // no capacity
 	TooLarge     Code = "too_large"    // request body over the limit
 	TooMany      Code = "too_many"     // rate limit exceeded
+	Cancelled    Code = "cancelled"    // the caller went away before the answer
 	Internal     Code = "internal"     // anything else
 )
 

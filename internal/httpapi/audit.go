@@ -138,7 +138,8 @@ func (s *Server) recordAudit(r *http.Request, action string, info *auditInfo, st
 	}
 	s.log.Debug("audit", "action", action, "target", e.Target, "status", status, "error", e.Error,
 		"user", e.UserID, "team", e.TeamID, "client", e.ClientAddr, "request_id", e.RequestID)
-	if err := s.svc.RecordAudit(r.Context(), e); err != nil {
+	// Not cancelled with the request: a call whose client went away is audited too.
+	if err := s.svc.RecordAudit(context.WithoutCancel(r.Context()), e); err != nil {
 		s.log.Error("audit entry not stored", "action", action, "request_id", e.RequestID, "err", err)
 	}
 }

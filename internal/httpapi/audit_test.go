@@ -1,6 +1,9 @@
 package httpapi
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -221,4 +224,47 @@ func TestKeysThroughOperatorAPI(t *testing.T) {
 	e.call(t, e.Alice.Key, "GET", "/machines/getMachines", nil).must(t, 401)
 	// Only the operator creates keys.
 	e.call(t, e.Carol.Key, "POST", api.OperatorPrefix+"/keys", map[string]any{"user": e.Carol.ID}).must(t, 403)
+}
+
+// TestClientGoneIsNotA500: a state-changing call whose client has gone (its request context
+// ended) and that fails for it is logged at info and audited as 499 "cancelled", not as an
+// internal error, and its audit entry is stored although the request's context is over.
+func TestClientGoneIsNotA500(t *testing.T) {
+	logs := &syncBuf{}
+	e := newEnvWith(t, nil, func(c *Config) { c.Logger = jsonLogger(logs) })
+	body, err := json.Marshal(createBody("machineName", "abandoned"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the client is gone before the server gets to the call
+	req := httptest.NewRequest("POST", "/machines/createSingleMachinePublic", bytes.NewReader(body)).WithContext(ctx)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-api-key", e.Alice.Key)
+	req.Header.Set("X-Request-Id", "client-gone-0001")
+	rec := httptest.NewRecorder()
+	e.Handler.ServeHTTP(rec, req)
+	if rec.Code != StatusClientClosed {
+		t.Fatalf("status %d, want %d; body %s", rec.Code, StatusClientClosed, rec.Body)
+	}
+	var found bool
+	for _, x := range e.auditEntries(t, nil) {
+		if x.RequestID == "client-gone-0001" {
+			found = true
+			if x.Status != StatusClientClosed || x.Error != string(core.Cancelled) {
+				t.Errorf("audit entry %+v, want status 499 and error cancelled", x)
+			}
+		}
+	}
+	if !found {
+		t.Error("no audit entry for the call whose client went away")
+	}
+	for _, r := range logs.records(t) {
+		if r["level"] == "ERROR" {
+			t.Errorf("error logged for a client that went away: %v", r)
+		}
+	}
+	if got := len(e.call(t, e.Alice.Key, "GET", "/machines/getMachines?machineName=abandoned", nil).must(t, 200).arr(t)); got != 0 {
+		t.Errorf("%d machines created by the abandoned call", got)
+	}
 }

@@ -335,12 +335,25 @@ func statusOf(code core.Code) int {
 		return http.StatusRequestEntityTooLarge
 	case core.TooMany:
 		return http.StatusTooManyRequests
+	case core.Cancelled:
+		return StatusClientClosed
 	}
 	return http.StatusInternalServerError
 }
 
+// StatusClientClosed is the status recorded (logs, audit, metrics) for a request whose client
+// went away before its answer: nginx's 499. Nobody receives it.
+const StatusClientClosed = 499
+
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := core.ErrorCode(err)
+	if code == core.Internal && r.Context().Err() != nil {
+		// The client disconnected (or the server is shutting down) and the call failed for it:
+		// not the server's fault, and not a 500.
+		code = core.Cancelled
+		err = core.Wrap(core.Cancelled, err, "Request cancelled: the client closed the connection")
+		s.log.InfoContext(r.Context(), "request cancelled by the client", "method", r.Method, "path", r.URL.Path)
+	}
 	status := statusOf(code)
 	if a := auditOf(r.Context()); a != nil {
 		a.code = code

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -282,10 +283,11 @@ func (s *Server) audit(r *http.Request, p core.Principal, action, target string,
 	e := core.AuditEntry{RequestID: reqid.From(r.Context()), UserID: p.User.ID, Role: p.User.Role, TeamID: p.Team.ID,
 		Action: action, Target: target, Status: http.StatusSeeOther, ClientAddr: clientAddr(r)}
 	if err != nil {
-		e.Error = core.ErrorCode(err)
+		e.Error = codeOf(r, err)
 		e.Status = statusOf(e.Error)
 	}
-	if aerr := s.svc.RecordAudit(r.Context(), e); aerr != nil {
+	// Not cancelled with the request: an action whose browser went away is audited too.
+	if aerr := s.svc.RecordAudit(context.WithoutCancel(r.Context()), e); aerr != nil {
 		s.log.ErrorContext(r.Context(), "console: audit entry not stored", "action", action, "err", aerr)
 	}
 }
@@ -305,6 +307,21 @@ func statusOf(code core.Code) int {
 		return http.StatusRequestEntityTooLarge
 	case core.TooMany:
 		return http.StatusTooManyRequests
+	case core.Cancelled:
+		return statusClientClosed
 	}
 	return http.StatusInternalServerError
+}
+
+// statusClientClosed is the status recorded for a request whose browser went away before
+// its answer (nginx's 499), as the API records it.
+const statusClientClosed = 499
+
+// codeOf is err's code, Cancelled for a call that failed because its client went away.
+func codeOf(r *http.Request, err error) core.Code {
+	code := core.ErrorCode(err)
+	if code == core.Internal && r.Context().Err() != nil {
+		return core.Cancelled
+	}
+	return code
 }
