@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -246,5 +248,50 @@ func TestServeLogsRequestIDs(t *testing.T) {
 	}
 	if !strings.Contains(line, "path=/machines/getMachines") || !strings.Contains(line, "status=401") {
 		t.Fatalf("no request log line with the id; log:\n%s", ts.out.String())
+	}
+}
+
+// TestServerOwnErrorsArePaperspaceShaped: the answers net/http writes before any handler runs
+// (a malformed request, headers over the limit, an unsupported transfer encoding or HTTP
+// version) carry the Paperspace error body in JSON, while normal answers are untouched.
+func TestServerOwnErrorsArePaperspaceShaped(t *testing.T) {
+	ts := startServer(t)
+	for _, tc := range []struct {
+		name, request string
+		status        int
+	}{
+		{"malformed request line", "NOT A REQUEST\r\n\r\n", 400},
+		{"no Host header", "GET /machines/getMachines HTTP/1.1\r\n\r\n", 400},
+		{"malformed header", "GET /machines/getMachines HTTP/1.1\r\nHost: hangar\r\nno colon here\r\n\r\n", 400},
+		{"headers over the limit", "GET /machines/getMachines HTTP/1.1\r\nHost: hangar\r\nX-Big: " +
+			strings.Repeat("a", 1<<21) + "\r\n\r\n", 431},
+		{"unsupported transfer encoding", "POST /machines/createSingleMachinePublic HTTP/1.1\r\nHost: hangar\r\n" +
+			"Transfer-Encoding: gzip, chunked\r\n\r\n", 501},
+		{"unsupported HTTP version", "GET /machines/getMachines HTTP/2.7\r\nHost: hangar\r\n\r\n", 505},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn := dial(t, ts)
+			go func() { _, _ = io.WriteString(conn, tc.request) }() // the server may answer before it has read it all
+			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			var body struct {
+				Error struct {
+					Name, Message string
+					Status        int
+				}
+			}
+			raw, _ := io.ReadAll(res.Body)
+			if err := json.Unmarshal(raw, &body); err != nil || res.StatusCode != tc.status || body.Error.Status != tc.status ||
+				body.Error.Name != "Error" || body.Error.Message == "" || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+				t.Fatalf("%d %s %q (%v), want %d in the Paperspace shape", res.StatusCode, res.Header.Get("Content-Type"), raw, err, tc.status)
+			}
+		})
+	}
+	var teams []map[string]any
+	if st := ts.do(t, ts.Key, "GET", "/hangar/v1/teams", nil, &teams); st != 200 {
+		t.Fatalf("a normal request: %d", st)
 	}
 }

@@ -214,7 +214,7 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (_ *serv
 	closers.push(func() error { eng.Wait(); <-mailDone; return nil })
 	s.closers = closers
 	go func() {
-		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := hs.Serve(httpapi.ShapeServerErrors(ln)); !errors.Is(err, http.ErrServerClosed) {
 			s.done <- err
 		}
 	}()
