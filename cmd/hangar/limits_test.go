@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,9 +11,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	_ "modernc.org/sqlite"
 )
 
 // readUntilClosed reads conn until the server closes it or within passes; it returns what
@@ -293,5 +298,61 @@ func TestServerOwnErrorsArePaperspaceShaped(t *testing.T) {
 	var teams []map[string]any
 	if st := ts.do(t, ts.Key, "GET", "/hangar/v1/teams", nil, &teams); st != 200 {
 		t.Fatalf("a normal request: %d", st)
+	}
+}
+
+// TestLockedDatabaseAnswersBeforeTheWriteTimeout: while another process holds the SQLite
+// database's write lock for longer than --write-timeout, a create answers a clear 503 before
+// the HTTP write timeout would cut the connection, and it is not applied once the lock is
+// released; the audit log records it.
+func TestLockedDatabaseAnswersBeforeTheWriteTimeout(t *testing.T) {
+	ts := startServer(t, "--write-timeout", "3s")
+	key := newTeamAdmin(t, ts)
+	db, err := sql.Open("sqlite", filepath.Join(ts.Data, "hangar.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	holder, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if _, err := holder.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil { // another process's write lock
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var out map[string]any
+	st := ts.do(t, key, "POST", "/machines/createSingleMachinePublic", createBody("while-locked"), &out)
+	took := time.Since(start)
+	if st != 503 || out["error"] == nil || took >= 3*time.Second {
+		t.Fatalf("create under a held lock: %d %v after %v; want a 503 in the Paperspace shape before the 3 s write timeout", st, out, took)
+	}
+	t.Logf("503 after %v", took.Round(10*time.Millisecond))
+	if _, err := holder.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	// Writes are serialised: once this create has committed, the refused one has been dropped.
+	if st := ts.do(t, key, "POST", "/machines/createSingleMachinePublic", createBody("after-lock"), &out); st != 200 {
+		t.Fatalf("create after the lock: %d %v", st, out)
+	}
+	var ms []map[string]any
+	if st := ts.do(t, key, "GET", "/machines/getMachines", nil, &ms); st != 200 || len(ms) != 1 || ms[0]["name"] != "after-lock" {
+		t.Fatalf("machines after the lock: %d %v; want only after-lock", st, ms)
+	}
+	// The timed-out call's audit entry is written once the database takes writes again.
+	var audit []map[string]any
+	timedOut := 0
+	for deadline := time.Now().Add(10 * time.Second); timedOut == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		ts.do(t, ts.Key, "GET", "/hangar/v1/audit?action=machines.create", nil, &audit)
+		for _, e := range audit {
+			if e["status"] == float64(503) && e["error"] == "timeout" {
+				timedOut++
+			}
+		}
+	}
+	if timedOut != 1 {
+		t.Errorf("audit: %d timed-out creates recorded, want 1: %v", timedOut, audit)
 	}
 }

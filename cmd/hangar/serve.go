@@ -305,7 +305,7 @@ func (c *ServeCmd) api(ctx context.Context, svc *service.Service, d drivers, log
 		MaxBody: c.MaxBody, MaxUpload: c.MaxUpload, MaxListLimit: c.MaxListLimit, Limits: httpapi.Limits{
 			KeyRate: c.KeyRate, KeyBurst: c.KeyBurst, AddressRate: c.AddressRate, AddressBurst: c.AddressBurst,
 			LoginPerEmail: c.LoginPerEmail, LoginPerAddress: c.LoginPerAddress},
-		Observer: met.HTTP(), Metrics: met.Handler()}
+		Observer: met.HTTP(), Metrics: met.Handler(), RequestTimeout: requestTimeout(c.WriteTimeout)}
 	if d.sim != nil {
 		cfg.Faults = simFaults{d.sim}
 	}
@@ -316,6 +316,16 @@ func (c *ServeCmd) api(ctx context.Context, svc *service.Service, d drivers, log
 		}
 	}
 	return httpapi.New(cfg), nil
+}
+
+// requestTimeout is how long an API call may wait (for a locked database, say) before it gives
+// up unapplied with a 503: a little less than the HTTP write timeout, so that the answer
+// still reaches the client; none when the write timeout is off.
+func requestTimeout(write time.Duration) time.Duration {
+	if write <= 0 {
+		return 0
+	}
+	return write - min(write/10, 2*time.Second)
 }
 
 // rootMux is the server's root: the Paperspace API at "/" (a browser asking for the bare

@@ -19,6 +19,7 @@ const (
 	TooLarge     Code = "too_large"    // request body over the limit
 	TooMany      Code = "too_many"     // rate limit exceeded
 	Cancelled    Code = "cancelled"    // the caller went away before the answer
+	Timeout      Code = "timeout"      // the call ran out of time (a busy database) and was not applied
 	Internal     Code = "internal"     // anything else
 )
 

@@ -138,10 +138,19 @@ func (s *Server) recordAudit(r *http.Request, action string, info *auditInfo, st
 	}
 	s.log.Debug("audit", "action", action, "target", e.Target, "status", status, "error", e.Error,
 		"user", e.UserID, "team", e.TeamID, "client", e.ClientAddr, "request_id", e.RequestID)
-	// Not cancelled with the request: a call whose client went away is audited too.
-	if err := s.svc.RecordAudit(context.WithoutCancel(r.Context()), e); err != nil {
-		s.log.Error("audit entry not stored", "action", action, "request_id", e.RequestID, "err", err)
+	store := func() {
+		// Not cancelled with the request: a call whose client went away is audited too.
+		if err := s.svc.RecordAudit(context.WithoutCancel(r.Context()), e); err != nil {
+			s.log.Error("audit entry not stored", "action", action, "request_id", e.RequestID, "err", err)
+		}
 	}
+	if e.Error == core.Timeout {
+		// The call timed out waiting for the database, which its audit entry would wait for
+		// too: the answer goes first, the entry once the database takes writes again.
+		go store()
+		return
+	}
+	store()
 }
 
 // peerAddr is the IP address of the connection's peer, as the audit log records it.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"math"
@@ -169,7 +170,13 @@ func (s *Server) guarded(w http.ResponseWriter, r *http.Request, mux *http.Serve
 		id = reqid.New()
 	}
 	w.Header().Set("X-Request-Id", id)
-	r = r.WithContext(reqid.With(r.Context(), id))
+	ctx := reqid.With(r.Context(), id)
+	if s.cfg.RequestTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.RequestTimeout)
+		defer cancel()
+	}
+	r = r.WithContext(ctx)
 	sw := &statusWriter{ResponseWriter: w}
 	start := time.Now()
 	defer func() {

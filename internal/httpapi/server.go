@@ -52,6 +52,10 @@ type Config struct {
 	Observer Observer
 	// Metrics, if set, is served at GET /metrics to callers with an operator's API key only.
 	Metrics http.Handler
+	// RequestTimeout, if positive, bounds each request: a call still waiting then (for a
+	// locked database, say) gives up without applying anything and answers 503, so that the
+	// client gets an answer before the HTTP server's write timeout cuts the connection.
+	RequestTimeout time.Duration
 }
 
 // Observer hears of the requests a Server answers. Its methods run on every request and must
@@ -337,6 +341,8 @@ func statusOf(code core.Code) int {
 		return http.StatusTooManyRequests
 	case core.Cancelled:
 		return StatusClientClosed
+	case core.Timeout:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -347,7 +353,15 @@ const StatusClientClosed = 499
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := core.ErrorCode(err)
-	if code == core.Internal && r.Context().Err() != nil {
+	if code == core.Internal && errors.Is(r.Context().Err(), context.DeadlineExceeded) {
+		// Config.RequestTimeout ran out (the database stayed locked): answered before the HTTP
+		// write timeout would cut the connection, and nothing of the call was applied.
+		code = core.Timeout
+		err = core.Wrap(core.Timeout, err, "The server could not finish the call in time (the database is busy); "+
+			"it was not applied: retry later")
+		w.Header().Set("Retry-After", "1")
+		s.log.WarnContext(r.Context(), "request timed out", "method", r.Method, "path", r.URL.Path)
+	} else if code == core.Internal && r.Context().Err() != nil {
 		// The client disconnected (or the server is shutting down) and the call failed for it:
 		// not the server's fault, and not a 500.
 		code = core.Cancelled

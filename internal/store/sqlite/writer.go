@@ -16,7 +16,17 @@ type writeReq struct {
 	ctx  context.Context
 	fn   func(store.Tx) error
 	done chan error // buffered: the writer never blocks on a caller
+	// state decides, once, between the writer running fn and the caller giving up on it:
+	// reqWaiting until one of them moves it (reqRunning or reqAbandoned).
+	state atomic.Int32
 }
+
+// The states of a writeReq.
+const (
+	reqWaiting   int32 = iota // queued, or in a batch whose transaction has not begun
+	reqRunning                // fn is running or has run in the batch's transaction
+	reqAbandoned              // the caller gave up (its context ended): fn never runs
+)
 
 // writer owns the write connection and commits queued Writes in groups.
 type writer struct {
@@ -48,13 +58,23 @@ func newWriter(db *sql.DB, stmts *stmtCache, maxBatch int, clock core.Clock) *wr
 	return w
 }
 
-// submit queues fn and waits for its result. It gives up with ctx's error only while fn is
-// still queued; once taken by the writer it waits for the outcome.
+// submit queues fn and waits for its result. It gives up with ctx's error while fn has not
+// begun — queued, or in a batch still waiting for the database's lock (another process holding
+// it) — and then fn never runs; once fn has begun it waits for the outcome. Either way the
+// answer is exact: an error from ctx means nothing was written.
 func (w *writer) submit(ctx context.Context, fn func(store.Tx) error) error {
 	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case w.reqs <- r:
-		return <-r.done
+		select {
+		case err := <-r.done:
+			return err
+		case <-ctx.Done():
+			if r.state.CompareAndSwap(reqWaiting, reqAbandoned) {
+				return ctx.Err()
+			}
+			return <-r.done // begun: its outcome is what happened
+		}
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-w.closing:
@@ -121,6 +141,8 @@ func (w *writer) run(batch []*writeReq) {
 		return
 	}
 	for _, r := range batch {
+		// Nothing of the batch was committed: what had begun is waiting again, for its run alone.
+		r.state.CompareAndSwap(reqRunning, reqWaiting)
 		w.run([]*writeReq{r})
 	}
 }
@@ -133,16 +155,30 @@ func (w *writer) commit(batch []*writeReq) ([]error, error) {
 	if w.onBatch != nil {
 		w.onBatch(len(batch))
 	}
+	results := make([]error, len(batch))
+	live := false
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil && r.state.CompareAndSwap(reqWaiting, reqAbandoned) || r.state.Load() == reqAbandoned {
+			results[i] = r.ctx.Err()
+			continue
+		}
+		live = true
+	}
+	if !live { // every caller has given up: no transaction to wait for
+		return results, nil
+	}
 	// Background: a caller's cancellation must not roll back the others' work.
 	ctx := context.Background()
 	sqlTx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, core.Wrap(core.Internal, err, "sqlite: begin write")
 	}
-	results := make([]error, len(batch))
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
-			results[i] = err // cancelled while queued: fn never runs
+			r.state.CompareAndSwap(reqWaiting, reqAbandoned)
+		}
+		if !r.state.CompareAndSwap(reqWaiting, reqRunning) {
+			results[i] = r.ctx.Err() // given up before it began: fn never runs
 			continue
 		}
 		if results[i], err = w.runOne(ctx, sqlTx, r.fn); err != nil {
