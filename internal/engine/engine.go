@@ -7,6 +7,12 @@
 // wins). Because every step is idempotent and every outcome is one transaction, a crash at any
 // point leaves work that the next start simply picks up again: nothing is lost or done twice.
 //
+// When the store fails (a full disk), the loop and the watcher back off: every failed claim,
+// step, release, timer or watch transaction pauses them, 100 ms doubling to 5 s and reset by
+// the first successful claim, and the failures are logged as a line at most per pause and per
+// second, counting the ones left out. A claim whose transaction failed took no lease, so no
+// step runs for the rows it returned.
+//
 //	user call ──tx──► machine{state, since, nextAt} ◄──claim── loop ──► workers
 //	                                                                      │ driver.Advance
 //	                                   commit if unchanged ◄──────────────┘

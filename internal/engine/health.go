@@ -10,7 +10,7 @@ import (
 
 // The engine's backoff while the store fails: the first failure pauses the loop for
 // storeBackoffMin, each failure after a pause has ended doubles it, up to storeBackoffMax.
-// The first successful claim resets it.
+// The first claim round that succeeds (Engine.Run) resets it.
 const (
 	storeBackoffMin = 100 * time.Millisecond
 	storeBackoffMax = 5 * time.Second
