@@ -169,9 +169,15 @@ func testBackoff(t *testing.T, failReads bool) {
 	const window = 2 * time.Second
 	<-time.After(window)
 	calls, lines, adv := fs.calls(), strings.Count(logs.String(), "\n"), advances(rec)
-	t.Logf("in %s of failures: %d store calls, %d log lines, %d Advance calls\n%s", window, calls, lines, adv, logs.String())
-	if calls > 30 {
-		t.Errorf("%d store calls in %s of failures, want a backed-off loop (at most 30)", calls, window)
+	t.Logf("in %s of failures: %d store calls (%d writes), %d log lines, %d Advance calls\n%s",
+		window, calls, fs.writes.Load(), lines, adv, logs.String())
+	// Pauses of 0.1, 0.2, 0.4 and 0.8 s: claims at 0, 0.1, 0.3, 0.7 and 1.5 s, each a read and
+	// a write, and a look of the 10 ms watcher (two reads) after each pause.
+	if w := fs.writes.Load(); w > 10 {
+		t.Errorf("%d writes in %s of failures, want a backed-off loop (at most 10)", w, window)
+	}
+	if calls > 50 {
+		t.Errorf("%d store calls in %s of failures, want a backed-off loop (at most 50)", calls, window)
 	}
 	if lines > 6 {
 		t.Errorf("%d log lines in %s of failures, want a few summaries:\n%s", lines, window, logs.String())
