@@ -7,6 +7,12 @@
 // wins). Because every step is idempotent and every outcome is one transaction, a crash at any
 // point leaves work that the next start simply picks up again: nothing is lost or done twice.
 //
+// When the store fails (a full disk), the loop and the watcher back off: every failed claim,
+// step, release, timer or watch transaction pauses them, 100 ms doubling to 5 s and reset by
+// the first successful claim, and the failures are logged as a line at most per pause and per
+// second, counting the ones left out. A claim whose transaction failed took no lease, so no
+// step runs for the rows it returned.
+//
 //	user call ──tx──► machine{state, since, nextAt} ◄──claim── loop ──► workers
 //	                                                                      │ driver.Advance
 //	                                   commit if unchanged ◄──────────────┘
@@ -85,6 +91,8 @@ type Engine struct {
 	// (time.Now, with its monotonic reading), not Env.Clock: a lease lasts real time even
 	// when tests move the machines' clock by hand.
 	wall func() time.Time
+	// health is the store's: while it fails, the loop and the watcher back off.
+	health *health
 }
 
 // New returns an Engine, or an error for a configuration whose driver calls could outlive
@@ -118,9 +126,11 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	host, _ := os.Hostname()
-	return &Engine{cfg: cfg, st: cfg.Store, drvs: cfg.Drivers, env: cfg.Env, log: cfg.Logger,
+	e := &Engine{cfg: cfg, st: cfg.Store, drvs: cfg.Drivers, env: cfg.Env, log: cfg.Logger,
 		owner: host + ":" + strconv.Itoa(os.Getpid()) + ":" + core.NewID("", 6), wake: make(chan struct{}, 1),
-		wall: time.Now}, nil
+		wall: time.Now}
+	e.health = &health{log: cfg.Logger, wall: func() time.Time { return e.wall() }}
+	return e, nil
 }
 
 // job is a claimed machine. claimed is the wall time read just before its lease was taken,
@@ -174,13 +184,19 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.wg.Wait()
 	}()
 	for {
+		// While the store fails, neither a wake-up nor a due machine shortens the pause.
+		if d := e.health.pause(); d > 0 && !sleepFor(ctx, d) {
+			return nil
+		}
 		n, next, err := e.claim(ctx, jobs)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if err != nil {
-			e.log.Error("engine: claim failed", "err", err)
+			e.health.failed("claim", err)
+			continue
 		}
+		e.health.ok()
 		if n == claimBatch {
 			continue
 		}
@@ -199,6 +215,9 @@ func (e *Engine) claim(ctx context.Context, jobs chan<- job) (int, *time.Time, e
 	}
 	claimed := e.wall()
 	ids, err := e.claimDue(ctx)
+	if err != nil {
+		return 0, next, err
+	}
 	for _, id := range ids {
 		select {
 		case jobs <- job{id: id, claimed: claimed}:
@@ -206,7 +225,7 @@ func (e *Engine) claim(ctx context.Context, jobs chan<- job) (int, *time.Time, e
 			return len(ids), next, nil
 		}
 	}
-	return len(ids), next, err
+	return len(ids), next, nil
 }
 
 func (e *Engine) nextDue(ctx context.Context) (next *time.Time, err error) {
@@ -214,14 +233,32 @@ func (e *Engine) nextDue(ctx context.Context) (next *time.Time, err error) {
 	return next, err
 }
 
-// claimDue leases up to claimBatch machines due now.
-func (e *Engine) claimDue(ctx context.Context) (ids []string, err error) {
+// claimDue leases up to claimBatch machines due now. When the transaction fails it returns
+// no ids, even if ClaimDue returned some before the commit failed: those leases were never
+// taken, so another engine may hold the machines, and no step may run for them.
+func (e *Engine) claimDue(ctx context.Context) ([]string, error) {
 	now := e.env.Clock.Now()
-	err = e.st.Write(ctx, func(tx store.Tx) (err error) {
+	var ids []string
+	err := e.st.Write(ctx, func(tx store.Tx) (err error) {
 		ids, err = tx.ClaimDue(now, e.owner, now.Add(e.cfg.Lease), claimBatch)
 		return err
 	})
-	return ids, err
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// sleepFor waits d; false when ctx is done first.
+func sleepFor(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // sleep waits until next (the earliest due machine, nil for none), a wake-up, or the poll
@@ -273,7 +310,7 @@ func (e *Engine) step(ctx context.Context, j job) {
 	})
 	if err != nil {
 		if !core.IsNotFound(err) {
-			e.log.Error("engine: load machine", "machine", id, "err", err)
+			e.health.failed("load machine", err, "machine", id)
 		} else {
 			outcome = StepSkipped
 		}
@@ -358,8 +395,11 @@ func (e *Engine) step(ctx context.Context, j job) {
 			outcome = StepSkipped // destroyed meanwhile
 		}
 	}
-	if err != nil && !core.IsNotFound(err) && !errors.Is(err, context.Canceled) {
-		e.log.Error("engine: commit step", "machine", id, "err", err)
+	if err != nil && !core.IsNotFound(err) {
+		// The machine stays leased until its lease ends, and the loop backs off: waking
+		// it now would only fail again.
+		e.health.failed("commit step", err, "machine", id)
+		return
 	}
 	e.Wake()
 }
@@ -394,8 +434,11 @@ func (e *Engine) request(tx store.Tx, m core.Machine) (hypervisor.Request, error
 	return req, err
 }
 
+// release gives up the lease on machine id. If that fails the lease simply runs out.
 func (e *Engine) release(ctx context.Context, id string) {
-	_ = e.st.Write(ctx, func(tx store.Tx) error { return tx.ReleaseLease(id, e.owner) })
+	if err := e.st.Write(ctx, func(tx store.Tx) error { return tx.ReleaseLease(id, e.owner) }); err != nil {
+		e.health.failed("release lease", err, "machine", id)
+	}
 }
 
 func backoff(attempt int) time.Duration {

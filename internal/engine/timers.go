@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"time"
 
@@ -184,8 +183,8 @@ func (e *Engine) fireTimers(ctx context.Context, j job, m core.Machine) {
 		return tx.ReleaseLease(m.ID, e.owner)
 	})
 	if err != nil {
-		if !core.IsNotFound(err) && !errors.Is(err, context.Canceled) {
-			e.log.Error("engine: commit timers", "machine", m.ID, "err", err)
+		if !core.IsNotFound(err) {
+			e.health.failed("commit timers", err, "machine", m.ID)
 		}
 		e.release(ctx, m.ID)
 	}
@@ -261,7 +260,7 @@ func (e *Engine) dropSnapshots(ctx, dctx context.Context, sn hypervisor.Snapshot
 		return nil
 	})
 	if err != nil {
-		e.log.Error("engine: forget deleted snapshots", "machine", m.ID, "err", err)
+		e.health.failed("forget deleted snapshots", err, "machine", m.ID)
 	}
 }
 
@@ -283,7 +282,7 @@ func (e *Engine) retryLater(ctx context.Context, m core.Machine) {
 		return tx.ReleaseLease(m.ID, e.owner)
 	})
 	if err != nil && !core.IsNotFound(err) {
-		e.log.Error("engine: reschedule timers", "machine", m.ID, "err", err)
+		e.health.failed("reschedule timers", err, "machine", m.ID)
 	}
 }
 

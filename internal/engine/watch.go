@@ -22,8 +22,11 @@ func (e *Engine) watch(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		if e.health.backingOff() {
+			continue // the store is failing: the next tick after the pause looks again
+		}
 		if _, err := e.Reconcile(ctx); err != nil && ctx.Err() == nil {
-			e.log.Error("engine: watch", "err", err)
+			e.health.failed("watch", err)
 		}
 	}
 }
