@@ -359,7 +359,6 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		code = core.Timeout
 		err = core.Wrap(core.Timeout, err, "The server could not finish the call in time (the database is busy); "+
 			"it was not applied: retry later")
-		w.Header().Set("Retry-After", "1")
 		s.log.WarnContext(r.Context(), "request timed out", "method", r.Method, "path", r.URL.Path)
 	} else if code == core.Internal && r.Context().Err() != nil {
 		// The client disconnected (or the server is shutting down) and the call failed for it:
@@ -369,6 +368,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.InfoContext(r.Context(), "request cancelled by the client", "method", r.Method, "path", r.URL.Path)
 	}
 	status := statusOf(code)
+	if code == core.Timeout {
+		w.Header().Set("Retry-After", "1")
+	}
 	if a := auditOf(r.Context()); a != nil {
 		a.code = code
 	}

@@ -186,17 +186,24 @@ func (s *Service) checkPassword(ctx context.Context, email, password string) (co
 		team, err = tx.GetTeam(u.TeamID)
 		return err
 	})
+	// Each email is its own caller of the hasher: logins for one account cannot hold up
+	// another's.
+	caller := "login:" + strings.ToLower(strings.TrimSpace(email))
 	if core.IsNotFound(err) || (err == nil && u.PasswordHash == "") {
 		// Spend the time of a real check, so that the answer's delay does not tell whether
 		// the email exists.
-		s.pw.verify(dummyHash(), password)
-		return core.Principal{}, fail
-	}
-	if err == nil && !s.pw.verify(u.PasswordHash, password) {
+		if _, herr := s.pw.verify(ctx, caller, dummyHash(), password); herr != nil {
+			return core.Principal{}, herr
+		}
 		return core.Principal{}, fail
 	}
 	if err != nil {
 		return core.Principal{}, err
+	}
+	if ok, herr := s.pw.verify(ctx, caller, u.PasswordHash, password); herr != nil {
+		return core.Principal{}, herr
+	} else if !ok {
+		return core.Principal{}, fail
 	}
 	return core.Principal{User: u, Team: team}, nil
 }
@@ -381,6 +388,16 @@ func validateNewUser(u NewUser) error {
 }
 
 // insertUser creates a user inside tx; an individual team takes exactly one user, its admin.
+// emailFree is nil when no user has email, else the Invalid error of a taken email.
+func emailFree(tx store.Tx, email string) error {
+	if _, err := tx.GetUserByEmail(email); err == nil {
+		return invalid("email %s is already in use", email)
+	} else if !core.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
 func insertUser(tx store.Tx, team core.Team, u *core.User) error {
 	if team.Individual {
 		users, err := tx.ListUsers(team.ID)
@@ -392,9 +409,7 @@ func insertUser(tx store.Tx, team core.Team, u *core.User) error {
 		}
 		u.Role = core.RoleAdmin
 	}
-	if _, err := tx.GetUserByEmail(u.Email); err == nil {
-		return invalid("email %s is already in use", u.Email)
-	} else if !core.IsNotFound(err) {
+	if err := emailFree(tx, u.Email); err != nil {
 		return err
 	}
 	err := tx.CreateUser(u)
@@ -413,13 +428,16 @@ func (s *Service) CreateUser(ctx context.Context, p core.Principal, nu NewUser) 
 	if err := validateNewUser(nu); err != nil {
 		return core.User{}, err
 	}
-	hash := s.pw.hash(nu.Password)
+	hash, err := s.pw.hash(ctx, "operator:"+p.User.ID, nu.Password)
+	if err != nil {
+		return core.User{}, err
+	}
 	u := core.User{ID: core.NewID(core.PrefixUser, 7), Email: nu.Email, FirstName: strings.TrimSpace(nu.FirstName),
 		LastName: strings.TrimSpace(nu.LastName), Role: core.RoleMember, PasswordHash: hash, Created: s.clock.Now()}
 	if nu.Admin {
 		u.Role = core.RoleAdmin
 	}
-	err := s.write(ctx, func(tx store.Tx) error {
+	err = s.write(ctx, func(tx store.Tx) error {
 		team, err := resolveTeam(tx, nu.Team)
 		if core.IsNotFound(err) {
 			return invalid("team %q not found", nu.Team)

@@ -143,9 +143,34 @@ func (s *Service) CreateMachine(ctx context.Context, p core.Principal, c CreateM
 		if err := validateNewUser(nu); err != nil {
 			return core.Machine{}, err
 		}
+		// The cheap checks before the costly hash: a repeated request (its Idempotency-Key
+		// already answered) needs none, and a taken email fails without one. (The transaction
+		// checks both again.)
+		replay := false
+		err := s.read(ctx, func(tx store.Tx) error {
+			if c.IdempotencyKey != "" {
+				if _, err := tx.GetIdempotency(p.User.ID, c.IdempotencyKey); err == nil {
+					replay = true
+					return nil
+				} else if !core.IsNotFound(err) {
+					return err
+				}
+			}
+			return emailFree(tx, nu.Email)
+		})
+		if err != nil {
+			return core.Machine{}, err
+		}
+		hash := ""
+		if !replay {
+			// A team is one caller of the hasher: its creates cannot take every hashing slot.
+			if hash, err = s.pw.hash(ctx, "team:"+p.Team.ID, nu.Password); err != nil {
+				return core.Machine{}, err
+			}
+		}
 		newUser = &core.User{ID: core.NewID(core.PrefixUser, 7), TeamID: p.Team.ID, Email: nu.Email,
 			FirstName: strings.TrimSpace(nu.FirstName), LastName: strings.TrimSpace(nu.LastName),
-			Role: core.RoleMember, PasswordHash: s.pw.hash(nu.Password)}
+			Role: core.RoleMember, PasswordHash: hash}
 	}
 	var m core.Machine
 	err := s.write(ctx, func(tx store.Tx) error {
@@ -160,6 +185,10 @@ func (s *Service) CreateMachine(ctx context.Context, p core.Principal, c CreateM
 			if !core.IsNotFound(err) {
 				return err
 			}
+		}
+		if newUser != nil && newUser.PasswordHash == "" {
+			// Read as a repeat, but its Idempotency-Key record is gone meanwhile.
+			return invalid("Idempotency-Key %q is no longer known; send the request again", c.IdempotencyKey)
 		}
 		var err error
 		m, err = s.createInTx(tx, p, c, newUser)

@@ -54,7 +54,7 @@ type Service struct {
 	env   *lifecycle.Env
 	clock core.Clock
 	log   *slog.Logger
-	pw    hasher
+	pw    *hasher
 
 	machines machineCache
 	auth     *authCache

@@ -309,6 +309,8 @@ func statusOf(code core.Code) int {
 		return http.StatusTooManyRequests
 	case core.Cancelled:
 		return statusClientClosed
+	case core.Timeout:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
