@@ -39,8 +39,11 @@ func (c *ServeCmd) dataDir(closers *cleanup) error {
 }
 
 // dataErr says that dir cannot be written when err is a read-only file system or a refused
-// permission, else wraps err with the flag.
+// permission, else wraps err with the flag; it is nil for a nil err.
 func dataErr(dir string, err error) error {
+	if err == nil {
+		return nil
+	}
 	if errors.Is(err, unix.EROFS) || errors.Is(err, fs.ErrPermission) {
 		return fmt.Errorf("--data %s is not writable (read-only file system or permissions): %w", dir, err)
 	}
