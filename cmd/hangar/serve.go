@@ -153,7 +153,7 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (_ *serv
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(c.Data, 0o700); err != nil {
+	if err := c.dataDir(&closers); err != nil {
 		return nil, err
 	}
 	met := metrics.New()

@@ -100,6 +100,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.removeTmp()
 		return nil, core.Errorf(core.Invalid, "sqlite: path %q must be a plain file name", path)
 	}
+	// SQLite would create the file 0644, and its -wal and -shm take the file's mode: made here
+	// first, all three are the owner's only.
+	if f, err := os.OpenFile(db.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	}
 	if err := db.open(ctx); err != nil {
 		db.closeConns()
 		db.removeTmp()
