@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -51,25 +52,39 @@ func Wrap(code Code, err error, msg string) *Error {
 	return &Error{Code: code, Message: msg, Err: err}
 }
 
-// ErrorCode returns the code of the first *Error in err's chain, Internal otherwise,
-// and "" for a nil error.
+// ErrorCode returns the code of the first *Error in err's chain, and "" for a nil error. An
+// error that is otherwise Internal but comes of a context that ended is Cancelled (the caller
+// went away) or Timeout (its deadline passed): a store or a wait gave up for the caller, not
+// because the server failed.
 func ErrorCode(err error) Code {
 	if err == nil {
 		return ""
 	}
 	var e *Error
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && e.Code != Internal {
 		return e.Code
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return Cancelled
+	case errors.Is(err, context.DeadlineExceeded):
+		return Timeout
 	}
 	return Internal
 }
 
-// ErrorMessage returns the caller-safe message of err: the message of its *Error, or a
-// generic text for internal errors.
+// ErrorMessage returns the caller-safe message of err: the message of its *Error, a fixed
+// text for a call its context ended, or a generic text for internal errors.
 func ErrorMessage(err error) string {
 	var e *Error
 	if errors.As(err, &e) && e.Code != Internal {
 		return e.Message
+	}
+	switch ErrorCode(err) {
+	case Cancelled:
+		return "Request cancelled: the client closed the connection"
+	case Timeout:
+		return "The server could not finish the call in time (the database is busy); it was not applied: retry later"
 	}
 	return "Internal server error"
 }

@@ -353,24 +353,17 @@ const StatusClientClosed = 499
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := core.ErrorCode(err)
-	if code == core.Internal && errors.Is(r.Context().Err(), context.DeadlineExceeded) {
-		// Config.RequestTimeout ran out (the database stayed locked): answered before the HTTP
-		// write timeout would cut the connection, and nothing of the call was applied.
-		code = core.Timeout
-		err = core.Wrap(core.Timeout, err, "The server could not finish the call in time (the database is busy); "+
-			"it was not applied: retry later")
-		s.log.WarnContext(r.Context(), "request timed out", "method", r.Method, "path", r.URL.Path)
-	} else if code == core.Internal && r.Context().Err() != nil {
-		// The client disconnected (or the server is shutting down) and the call failed for it:
-		// not the server's fault, and not a 500.
-		code = core.Cancelled
-		err = core.Wrap(core.Cancelled, err, "Request cancelled: the client closed the connection")
+	switch code {
+	case core.Timeout:
+		// Config.RequestTimeout ran out (the database stayed locked), or every hasher was busy:
+		// answered before the HTTP write timeout would cut the connection, nothing applied.
+		w.Header().Set("Retry-After", "1")
+		s.log.WarnContext(r.Context(), "request timed out", "method", r.Method, "path", r.URL.Path, "err", err)
+	case core.Cancelled:
+		// The client disconnected (or the server is shutting down): not the server's fault.
 		s.log.InfoContext(r.Context(), "request cancelled by the client", "method", r.Method, "path", r.URL.Path)
 	}
 	status := statusOf(code)
-	if code == core.Timeout {
-		w.Header().Set("Retry-After", "1")
-	}
 	if a := auditOf(r.Context()); a != nil {
 		a.code = code
 	}

@@ -120,7 +120,7 @@ func (s *Server) render(c *call, status int, name, title, nav string, data any) 
 // renderError shows a failed call: not-found, forbidden, bad input, or (logged in full) an
 // internal error with a bland message.
 func (s *Server) renderError(c *call, err error) {
-	code := codeOf(c.r, err)
+	code := core.ErrorCode(err)
 	status := statusOf(code)
 	msg := core.ErrorMessage(err)
 	if status == http.StatusInternalServerError {

@@ -283,7 +283,7 @@ func (s *Server) audit(r *http.Request, p core.Principal, action, target string,
 	e := core.AuditEntry{RequestID: reqid.From(r.Context()), UserID: p.User.ID, Role: p.User.Role, TeamID: p.Team.ID,
 		Action: action, Target: target, Status: http.StatusSeeOther, ClientAddr: clientAddr(r)}
 	if err != nil {
-		e.Error = codeOf(r, err)
+		e.Error = core.ErrorCode(err)
 		e.Status = statusOf(e.Error)
 	}
 	// Not cancelled with the request: an action whose browser went away is audited too.
@@ -318,12 +318,3 @@ func statusOf(code core.Code) int {
 // statusClientClosed is the status recorded for a request whose browser went away before
 // its answer (nginx's 499), as the API records it.
 const statusClientClosed = 499
-
-// codeOf is err's code, Cancelled for a call that failed because its client went away.
-func codeOf(r *http.Request, err error) core.Code {
-	code := core.ErrorCode(err)
-	if code == core.Internal && r.Context().Err() != nil {
-		return core.Cancelled
-	}
-	return code
-}
