@@ -13,27 +13,12 @@ import (
 // published only after its transaction committed, so a subscriber that reads the machine then
 // sees the change; a transaction that fails publishes nothing.
 func Track(st store.Store, pub Publisher) store.Store {
-	t := &tracked{Store: st, pub: pub}
-	if r, ok := st.(store.AuthGenerationReader); ok {
-		return &trackedGen{tracked: t, gen: r}
-	}
-	return t
+	return store.KeepAuthGeneration(&tracked{Store: st, pub: pub}, st)
 }
 
 type tracked struct {
 	store.Store
 	pub Publisher
-}
-
-// trackedGen keeps the one-statement credential-generation read of the wrapped store
-// (PostgreSQL), which the service looks for on every authenticated request of a replica.
-type trackedGen struct {
-	*tracked
-	gen store.AuthGenerationReader
-}
-
-func (t *trackedGen) AuthGeneration(ctx context.Context) (int64, error) {
-	return t.gen.AuthGeneration(ctx)
 }
 
 // Write implements store.Store. fn may be run more than once (store.Store.Write); only the

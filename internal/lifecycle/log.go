@@ -16,26 +16,12 @@ import (
 // what its committed run did. It must be the outermost wrapper of the store handed to the
 // service and the engine, because Enter and FinishEvent find it in the transaction they get.
 func Logged(st store.Store, log *slog.Logger) store.Store {
-	l := &logged{Store: st, log: log}
-	if r, ok := st.(store.AuthGenerationReader); ok {
-		return &loggedGen{logged: l, gen: r}
-	}
-	return l
+	return store.KeepAuthGeneration(&logged{Store: st, log: log}, st)
 }
 
 type logged struct {
 	store.Store
 	log *slog.Logger
-}
-
-// loggedGen keeps the credential-generation read of the wrapped store (PostgreSQL).
-type loggedGen struct {
-	*logged
-	gen store.AuthGenerationReader
-}
-
-func (l *loggedGen) AuthGeneration(ctx context.Context) (int64, error) {
-	return l.gen.AuthGeneration(ctx)
 }
 
 // Write implements store.Store.

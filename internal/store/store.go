@@ -32,6 +32,20 @@ type AuthGenerationReader interface {
 	AuthGeneration(ctx context.Context) (int64, error)
 }
 
+// KeepAuthGeneration returns wrapper, a store that wraps inner, with inner's AuthGeneration
+// when inner has one: a wrapper that embeds Store hides it, and replicas would then read the
+// generation in a whole transaction on every authenticated request.
+func KeepAuthGeneration(wrapper, inner Store) Store {
+	r, ok := inner.(AuthGenerationReader)
+	if !ok {
+		return wrapper
+	}
+	return struct {
+		Store
+		AuthGenerationReader
+	}{wrapper, r}
+}
+
 // Tx is one transaction.
 type Tx interface {
 	// CreateTeam inserts t and sets t.Num. Conflict if the id exists.
