@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -16,19 +15,8 @@ import (
 // and output; a server that starts is stopped when the test ends.
 func tryServe(t *testing.T, data string, extra ...string) (*server, *syncBuffer, error) {
 	t.Helper()
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", data, "--sync", "normal",
-		"--sim-time-scale", "0.01", "--log-level", "warn"}, extra...)
-	var r root
-	out := &syncBuffer{}
-	parser, err := newParser(&r, out, out, context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := parser.Parse(args); err != nil {
-		t.Fatalf("parse %v: %v", args, err)
-	}
-	srv, err := r.Serve.start(t.Context(), out, out)
-	return srv, out, err
+	return startArgs(t, t.Context(), append([]string{"serve", "--listen", "127.0.0.1:0", "--data", data, "--sync", "normal",
+		"--sim-time-scale", "0.01", "--log-level", "warn"}, extra...)...)
 }
 
 // mustRefuse checks that a serve on data fails with an error containing want, without opening

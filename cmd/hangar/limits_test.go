@@ -157,16 +157,7 @@ func TestAnnouncedBodyTooLarge(t *testing.T) {
 // and a burst beyond --key-burst (429 with Retry-After).
 func TestLimitFlags(t *testing.T) {
 	for _, flag := range []string{"--key-rate", "--max-upload", "--login-per-email", "--address-burst"} {
-		var r root
-		out := &syncBuffer{}
-		parser, err := newParser(&r, out, out, t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := parser.Parse([]string{"serve", "--data", t.TempDir(), flag + "=-1"}); err != nil {
-			t.Fatalf("parse %s=-1: %v", flag, err)
-		}
-		if srv, err := r.Serve.start(t.Context(), out, out); err == nil {
+		if srv, _, err := startArgs(t, t.Context(), "serve", "--data", t.TempDir(), flag+"=-1"); err == nil {
 			srv.stop()
 			_ = srv.wait()
 			t.Fatalf("%s -1 accepted", flag)

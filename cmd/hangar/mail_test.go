@@ -140,16 +140,7 @@ func TestServeWritesOutboxWithoutSMTP(t *testing.T) {
 // TestServeRejectsBadSMTPURL: a malformed --smtp-url stops the start, without echoing the
 // password.
 func TestServeRejectsBadSMTPURL(t *testing.T) {
-	var r root
-	out := &syncBuffer{}
-	parser, err := newParser(&r, out, out, t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := parser.Parse([]string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--smtp-url", "http://u:hunter2@mail"}); err != nil {
-		t.Fatal(err)
-	}
-	_, err = r.Serve.start(t.Context(), out, out)
+	_, _, err := startArgs(t, t.Context(), "serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--smtp-url", "http://u:hunter2@mail")
 	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "smtp") {
 		t.Fatalf("start with a bad --smtp-url: %v", err)
 	}

@@ -55,17 +55,8 @@ func startServerIn(t testing.TB, data string, extra ...string) *testServer {
 	t.Helper()
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", data, "--sync", "normal",
 		"--sim-time-scale", "0.01", "--sim-serviceready-min", "50ms", "--log-level", "warn"}, extra...)
-	var r root
-	out := &syncBuffer{}
-	parser, err := newParser(&r, out, out, context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := parser.Parse(args); err != nil {
-		t.Fatalf("parse %v: %v", args, err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := r.Serve.start(ctx, out, out)
+	srv, out, err := startArgs(t, ctx, args...)
 	if err != nil {
 		cancel()
 		t.Fatalf("start: %v\n%s", err, out)
@@ -81,6 +72,23 @@ func startServerIn(t testing.TB, data string, extra ...string) *testServer {
 		t.Fatal(err)
 	}
 	return &testServer{URL: "http://" + srv.addr, Key: strings.TrimSpace(string(key)), Data: data, srv: srv, out: out}
+}
+
+// startArgs parses args as hangar's command line (a serve) and starts the server under ctx. It
+// returns the start's error and what the server printed.
+func startArgs(t testing.TB, ctx context.Context, args ...string) (*server, *syncBuffer, error) {
+	t.Helper()
+	var r root
+	out := &syncBuffer{}
+	parser, err := newParser(&r, out, out, context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parser.Parse(args); err != nil {
+		t.Fatalf("parse %v: %v", args, err)
+	}
+	srv, err := r.Serve.start(ctx, out, out)
+	return srv, out, err
 }
 
 // do sends a request with the given key and JSON body (nil: none) and decodes a JSON
@@ -164,16 +172,7 @@ func TestServePortInUse(t *testing.T) {
 	defer busy.Close()
 	addr := busy.Addr().String()
 	data := filepath.Join(t.TempDir(), "data")
-	var r root
-	out := &syncBuffer{}
-	parser, err := newParser(&r, out, out, t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := parser.Parse([]string{"serve", "--listen", addr, "--data", data}); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := r.Serve.start(t.Context(), out, out)
+	srv, out, err := startArgs(t, t.Context(), "serve", "--listen", addr, "--data", data)
 	if err == nil {
 		srv.stop()
 		_ = srv.wait()
@@ -202,16 +201,7 @@ func TestServeFailedStartCloses(t *testing.T) {
 	addr := free.Addr().String()
 	free.Close()
 	data := t.TempDir()
-	var r root
-	out := &syncBuffer{}
-	parser, err := newParser(&r, out, out, t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := parser.Parse([]string{"serve", "--listen", addr, "--data", data, "--smtp-from", "not an address"}); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := r.Serve.start(t.Context(), out, out)
+	srv, _, err := startArgs(t, t.Context(), "serve", "--listen", addr, "--data", data, "--smtp-from", "not an address")
 	if err == nil {
 		srv.stop()
 		_ = srv.wait()
