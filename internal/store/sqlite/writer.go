@@ -28,6 +28,14 @@ const (
 	reqAbandoned              // the caller gave up (its context ended): fn never runs
 )
 
+// givenUp reports whether r's caller has given up, giving r up first if its context has ended.
+func (r *writeReq) givenUp() bool {
+	if r.ctx.Err() != nil {
+		r.state.CompareAndSwap(reqWaiting, reqAbandoned)
+	}
+	return r.state.Load() == reqAbandoned
+}
+
 // writer owns the write connection and commits queued Writes in groups.
 type writer struct {
 	db       *sql.DB
@@ -158,11 +166,11 @@ func (w *writer) commit(batch []*writeReq) ([]error, error) {
 	results := make([]error, len(batch))
 	live := false
 	for i, r := range batch {
-		if err := r.ctx.Err(); err != nil && r.state.CompareAndSwap(reqWaiting, reqAbandoned) || r.state.Load() == reqAbandoned {
+		if r.givenUp() {
 			results[i] = r.ctx.Err()
-			continue
+		} else {
+			live = true
 		}
-		live = true
 	}
 	if !live { // every caller has given up: no transaction to wait for
 		return results, nil
@@ -174,10 +182,7 @@ func (w *writer) commit(batch []*writeReq) ([]error, error) {
 		return nil, core.Wrap(core.Internal, err, "sqlite: begin write")
 	}
 	for i, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			r.state.CompareAndSwap(reqWaiting, reqAbandoned)
-		}
-		if !r.state.CompareAndSwap(reqWaiting, reqRunning) {
+		if r.givenUp() || !r.state.CompareAndSwap(reqWaiting, reqRunning) {
 			results[i] = r.ctx.Err() // given up before it began: fn never runs
 			continue
 		}
