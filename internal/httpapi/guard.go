@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"crypto/sha256"
 	"fmt"
 	"math"
@@ -170,13 +169,7 @@ func (s *Server) guarded(w http.ResponseWriter, r *http.Request, mux *http.Serve
 		id = reqid.New()
 	}
 	w.Header().Set("X-Request-Id", id)
-	ctx := reqid.With(r.Context(), id)
-	if s.cfg.RequestTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.cfg.RequestTimeout)
-		defer cancel()
-	}
-	r = r.WithContext(ctx)
+	r = r.WithContext(reqid.With(r.Context(), id))
 	sw := &statusWriter{ResponseWriter: w}
 	start := time.Now()
 	defer func() {

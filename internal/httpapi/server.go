@@ -52,9 +52,10 @@ type Config struct {
 	Observer Observer
 	// Metrics, if set, is served at GET /metrics to callers with an operator's API key only.
 	Metrics http.Handler
-	// RequestTimeout, if positive, bounds each request: a call still waiting then (for a
-	// locked database, say) gives up without applying anything and answers 503, so that the
-	// client gets an answer before the HTTP server's write timeout cuts the connection.
+	// RequestTimeout, if positive, bounds each state-changing request (the audited routes): a
+	// call still waiting then (for a locked database, say) gives up without applying anything
+	// and answers 503, so that the client gets an answer before the HTTP server's write timeout
+	// cuts the connection.
 	RequestTimeout time.Duration
 }
 
