@@ -9,6 +9,7 @@ import (
 	"hangar/api"
 	"hangar/internal/core"
 	"hangar/internal/reqid"
+	"hangar/internal/service"
 )
 
 // auditActions names every state-changing route, keyed by "METHOD pattern": a call to one of
@@ -49,12 +50,13 @@ var auditActions = map[string]string{
 	"POST " + api.OperatorPrefix + "/sim/faults":        "sim.faults.add",
 }
 
-// auditInfo collects, while a state-changing call is served, what its audit entry needs
-// beyond the request itself. It never holds a secret.
+// auditInfo collects, while a state-changing call is served, what its audit entry needs. The
+// entry travels to the service in the request's context: the service writes it in the
+// transaction of the call's change (service.Audit). A call that changed nothing is recorded
+// here when its status is written. It never holds a secret.
 type auditInfo struct {
-	pr     core.Principal // the authenticated caller; zero when anonymous
-	target string         // the object acted on
-	code   core.Code      // the error code of a failed call
+	svc  service.Audit
+	code core.Code // the error code of a failed call
 }
 
 type auditKey struct{}
@@ -68,7 +70,7 @@ func auditOf(ctx context.Context) *auditInfo {
 // setTarget names the object a call acted on (a created object's new id).
 func (c *call) setTarget(id string) {
 	if a := auditOf(c.ctx()); a != nil {
-		a.target = id
+		a.svc.Entry.Target = id
 	}
 }
 
@@ -115,8 +117,10 @@ func (s *Server) serveAudited(w http.ResponseWriter, r *http.Request, rt Route) 
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.RequestTimeout)
 		defer cancel()
 	}
-	info := &auditInfo{}
-	r = r.WithContext(context.WithValue(ctx, auditKey{}, info))
+	info := &auditInfo{svc: service.Audit{Entry: core.AuditEntry{RequestID: reqid.From(ctx), Action: rt.action,
+		Status: http.StatusOK, ClientAddr: peerAddr(r)}}}
+	ctx = service.WithAudit(context.WithValue(ctx, auditKey{}, info), &info.svc)
+	r = r.WithContext(ctx)
 	aw := &auditWriter{ResponseWriter: w, s: s, r: r, action: rt.action, info: info}
 	defer func() {
 		if !aw.written { // a panic on its way up, or a handler that wrote nothing
@@ -133,19 +137,28 @@ func (s *Server) serveAudited(w http.ResponseWriter, r *http.Request, rt Route) 
 	s.serve(aw, r, rt)
 }
 
-// recordAudit stores the audit entry of a call. A failure to store it is logged: the call's
-// effect has already been committed and cannot be taken back.
+// recordAudit stores the audit entry of a call whose change did not already store it. A
+// failure to store it is logged.
 func (s *Server) recordAudit(r *http.Request, action string, info *auditInfo, status int) {
-	e := core.AuditEntry{RequestID: reqid.From(r.Context()), UserID: info.pr.User.ID, Role: info.pr.User.Role,
-		TeamID: info.pr.Team.ID, Action: action, Target: info.target, Status: status, ClientAddr: peerAddr(r)}
+	e := info.svc.Entry
+	s.log.Debug("audit", "action", action, "target", e.Target, "status", status, "error", info.code,
+		"user", e.UserID, "team", e.TeamID, "client", e.ClientAddr, "request_id", e.RequestID,
+		"with_change", info.svc.Stored())
+	if info.svc.Stored() {
+		if status >= 400 {
+			// One entry per call: the change committed with its entry, then the call failed.
+			s.log.Error("call failed after its change was committed and audited", "action", action,
+				"target", e.Target, "status", status, "error", info.code, "request_id", e.RequestID)
+		}
+		return
+	}
+	e.Status = status
 	if status >= 400 {
 		e.Error = info.code
 		if e.Error == "" {
 			e.Error = core.Internal
 		}
 	}
-	s.log.Debug("audit", "action", action, "target", e.Target, "status", status, "error", e.Error,
-		"user", e.UserID, "team", e.TeamID, "client", e.ClientAddr, "request_id", e.RequestID)
 	store := func() {
 		// Not cancelled with the request: a call whose client went away is audited too.
 		if err := s.svc.RecordAudit(context.WithoutCancel(r.Context()), e); err != nil {
@@ -201,4 +214,12 @@ func loginTarget(email string) string {
 		return ""
 	}
 	return email
+}
+
+// succeedsWith sets the status a call answers when it succeeds, as its audit entry (written with
+// its change) records it; the default is 200.
+func (c *call) succeedsWith(status int) {
+	if a := auditOf(c.ctx()); a != nil {
+		a.svc.Entry.Status = status
+	}
 }

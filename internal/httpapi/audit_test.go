@@ -15,6 +15,8 @@ import (
 	"hangar/api"
 	"hangar/internal/core"
 	"hangar/internal/reqid"
+	"hangar/internal/store"
+	"sync/atomic"
 )
 
 // TestAuditActionsCoverStateChangingRoutes: every route that can change state has an audit
@@ -267,4 +269,70 @@ func TestClientGoneIsNotA500(t *testing.T) {
 	if got := len(e.call(t, e.Alice.Key, "GET", "/machines/getMachines?machineName=abandoned", nil).must(t, 200).arr(t)); got != 0 {
 		t.Errorf("%d machines created by the abandoned call", got)
 	}
+}
+
+// diskFillsStore is a store whose disk fills up right after the first transaction that
+// creates a machine commits: every later write fails, as SQLite's do on a full disk.
+type diskFillsStore struct {
+	store.Store
+	full atomic.Bool
+}
+
+type creationTx struct {
+	store.Tx
+	created *bool
+}
+
+func (tx creationTx) CreateMachine(m *core.Machine) error {
+	*tx.created = true
+	return tx.Tx.CreateMachine(m)
+}
+
+func (s *diskFillsStore) Write(ctx context.Context, fn func(store.Tx) error) error {
+	if s.full.Load() {
+		return core.Errorf(core.Internal, "database or disk is full")
+	}
+	created := false
+	err := s.Store.Write(ctx, func(tx store.Tx) error {
+		created = false
+		return fn(creationTx{tx, &created})
+	})
+	if err == nil && created {
+		s.full.Store(true)
+	}
+	return err
+}
+
+// TestAuditEntryCommitsWithItsChange: a create's audit entry is written in the transaction
+// that creates the machine, so a disk that fills right after that commit cannot leave a
+// machine without its entry (it did when the entry was a second write).
+func TestAuditEntryCommitsWithItsChange(t *testing.T) {
+	var fills *diskFillsStore
+	e := newEnvStore(t, nil, nil, func(st store.Store) store.Store {
+		fills = &diskFillsStore{Store: st}
+		return fills
+	})
+	res := e.call(t, e.Alice.Key, "POST", "/machines/createSingleMachinePublic", createBody("machineName", "last-one"))
+	if !fills.full.Load() {
+		t.Fatal("the create did not commit a machine")
+	}
+	var m struct{ ID string }
+	res.must(t, 200).json(t, &m)
+	// Read the log straight from the database: the service's own writes fail from now on.
+	entries, err := func() (out []core.AuditEntry, err error) {
+		err = e.db.Read(context.Background(), func(tx store.Tx) error {
+			out, err = tx.ListAudit(core.AuditQuery{Action: "machines.create"})
+			return err
+		})
+		return out, err
+	}()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Target != m.ID || entries[0].Status != 200 || entries[0].UserID != e.Alice.ID {
+		t.Fatalf("machines.create entries after the disk filled: %+v, want one for %s by %s", entries, m.ID, e.Alice.ID)
+	}
+	// A call that commits nothing is recorded after it (here that write fails too, and is
+	// logged): the full disk refuses the next create without losing the first one's entry.
+	e.call(t, e.Alice.Key, "POST", "/machines/createSingleMachinePublic", createBody("machineName", "refused")).must(t, 500)
 }

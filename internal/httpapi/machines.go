@@ -111,7 +111,6 @@ func (s *Server) createMachine(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	c.setTarget(m.ID)
 	return ok(toMachine(m))
 }
 
@@ -157,6 +156,7 @@ func (s *Server) listMachines(c *call) (reply, error) {
 
 func (s *Server) power(action core.Action) handlerFunc {
 	return func(c *call) (reply, error) {
+		c.succeedsWith(http.StatusNoContent)
 		id, err := c.p.machineID()
 		if err != nil {
 			return reply{}, err
@@ -169,6 +169,7 @@ func (s *Server) power(action core.Action) handlerFunc {
 }
 
 func (s *Server) destroyMachine(c *call) (reply, error) {
+	c.succeedsWith(http.StatusNoContent)
 	id, err := c.p.machineID()
 	if err != nil {
 		return reply{}, err
@@ -223,6 +224,9 @@ func (p *params) update() (service.UpdateMachine, error) {
 // updateMachine 200 with the machine (spec §2.10, §2.11).
 func (s *Server) updateMachine(withBody bool) handlerFunc {
 	return func(c *call) (reply, error) {
+		if !withBody {
+			c.succeedsWith(http.StatusNoContent)
+		}
 		id, err := c.p.machineID()
 		if err != nil {
 			return reply{}, err

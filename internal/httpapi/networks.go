@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"net/http"
 	"slices"
 
 	"hangar/api"
@@ -37,7 +38,6 @@ func (s *Server) createTeamNetwork(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	c.setTarget(n.ID)
 	return ok(toTeamNetwork(n))
 }
 
@@ -78,13 +78,13 @@ func (s *Server) goCreateNetwork(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	c.setTarget(n.ID)
 	return ok(toGoNetwork(n))
 }
 
 // goDeleteNetwork is paperspace-go's DELETE /networks/:id (numeric id or handle): 204, 404
 // for a network the caller's team does not have.
 func (s *Server) goDeleteNetwork(c *call) (reply, error) {
+	c.succeedsWith(http.StatusNoContent)
 	if err := s.svc.DeleteTeamNetwork(c.ctx(), c.pr, c.p.pathID("id")); err != nil {
 		return reply{}, err
 	}

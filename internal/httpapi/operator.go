@@ -125,7 +125,6 @@ func (s *Server) opCreateTeam(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	c.setTarget(t.ID)
 	return ok(toTeam(t))
 }
 
@@ -144,7 +143,6 @@ func (s *Server) opCreateUser(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	c.setTarget(u.ID)
 	return ok(toOpUser(u))
 }
 
@@ -162,7 +160,6 @@ func (s *Server) opCreateKey(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	c.setTarget(nk.Key.ID)
 	out := toKey(nk.Key)
 	out.Key = nk.Secret
 	return ok(out)
@@ -220,11 +217,11 @@ func (s *Server) opCreateTemplate(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	c.setTarget(t.ID)
 	return ok(toOpTemplate(t))
 }
 
 func (s *Server) opDeleteTemplate(c *call) (reply, error) {
+	c.succeedsWith(http.StatusNoContent)
 	if err := s.svc.DeleteTemplate(c.ctx(), c.pr, c.p.pathID("id")); err != nil {
 		return reply{}, err
 	}
@@ -245,11 +242,11 @@ func (s *Server) opCreateNetwork(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	c.setTarget(n.ID)
 	return ok(toOpNetwork(n))
 }
 
 func (s *Server) opDeleteNetwork(c *call) (reply, error) {
+	c.succeedsWith(http.StatusNoContent)
 	if err := s.svc.DeleteNetwork(c.ctx(), c.pr, c.p.pathID("id")); err != nil {
 		return reply{}, err
 	}
@@ -271,7 +268,6 @@ func (s *Server) opCreateHost(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	c.setTarget(h.ID)
 	return ok(s.toHost(h))
 }
 
@@ -289,6 +285,7 @@ func (s *Server) opUpdateHost(c *call) (reply, error) {
 }
 
 func (s *Server) opDeleteHost(c *call) (reply, error) {
+	c.succeedsWith(http.StatusNoContent)
 	if err := s.svc.DeleteHost(c.ctx(), c.pr, c.p.pathID("id")); err != nil {
 		return reply{}, err
 	}

@@ -269,7 +269,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt Route) {
 	}
 	audit := auditOf(r.Context())
 	if audit != nil {
-		audit.target = defaultTarget(p)
+		audit.svc.Entry.Target = defaultTarget(p)
 	}
 	if rt.Auth != AuthNone {
 		var cred string
@@ -282,7 +282,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt Route) {
 			return
 		}
 		if audit != nil {
-			audit.pr = c.pr
+			audit.svc.Entry.UserID, audit.svc.Entry.Role, audit.svc.Entry.TeamID = c.pr.User.ID, c.pr.User.Role, c.pr.Team.ID
 		}
 		if rt.Auth == AuthOperator && c.pr.User.Role != core.RoleOperator {
 			s.writeError(w, r, core.Errorf(core.Forbidden, "This operation requires the Hangar operator role"))

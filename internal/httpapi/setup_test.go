@@ -121,6 +121,12 @@ func newEnvCatalog(tb testing.TB, cat *core.Catalog) *env {
 // newEnvWith is newEnv with a catalog (nil: the default) and the server's Config adjusted by
 // configure (limits, mounted handlers, a logger); the rate limits run on the fake clock.
 func newEnvWith(tb testing.TB, cat *core.Catalog, configure func(*Config)) *env {
+	return newEnvStore(tb, cat, configure, nil)
+}
+
+// newEnvStore is newEnvWith whose service (not its engine) uses wrap(db) as its store, when
+// wrap is not nil: a store that fails on demand, for instance.
+func newEnvStore(tb testing.TB, cat *core.Catalog, configure func(*Config), wrap func(store.Store) store.Store) *env {
 	if cat == nil {
 		cat = core.DefaultCatalog()
 	}
@@ -140,7 +146,11 @@ func newEnvWith(tb testing.TB, cat *core.Catalog, configure func(*Config)) *env 
 		db.Close()
 		tb.Fatal(err)
 	}
-	svc := service.New(db, service.Config{Catalog: cat, Env: lenv, TokenTTL: 14 * 24 * time.Hour, DefaultShutdownHours: 168,
+	var svcStore store.Store = db
+	if wrap != nil {
+		svcStore = wrap(db)
+	}
+	svc := service.New(svcStore, service.Config{Catalog: cat, Env: lenv, TokenTTL: 14 * 24 * time.Hour, DefaultShutdownHours: 168,
 		Engine: eng})
 	secret, err := svc.Bootstrap(ctx, true)
 	if err != nil {

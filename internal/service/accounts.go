@@ -106,7 +106,7 @@ func (s *Service) touchKey(ctx context.Context, hash, keyID string, lastUsed *ti
 	if !s.auth.claimTouch(hash, lastUsed, now) {
 		return
 	}
-	_ = s.write(ctx, func(tx store.Tx) error {
+	_ = s.writeQuiet(ctx, func(tx store.Tx) error {
 		cur, err := tx.GetAPIKey(keyID)
 		if err != nil {
 			return err
@@ -166,6 +166,8 @@ func (s *Service) Login(ctx context.Context, email, password string) (LoginResul
 	secret := core.NewSecret(32)
 	now := s.clock.Now()
 	t := core.AccessToken{Hash: SecretHash(secret), UserID: p.User.ID, Created: now, Expires: now.Add(s.cfg.TokenTTL)}
+	auditCaller(ctx, p)
+	auditTarget(ctx, p.User.ID)
 	if err := s.write(ctx, func(tx store.Tx) error { return tx.CreateAccessToken(&t) }); err != nil {
 		return LoginResult{}, err
 	}
@@ -246,6 +248,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, p core.Principal, name str
 			name = "cli-" + core.NewID("", 6)
 		}
 		nk = newKey(p.User.ID, name, s.clock.Now())
+		auditTarget(ctx, nk.Key.ID)
 		return tx.CreateAPIKey(&nk.Key)
 	})
 	return nk, err
@@ -349,6 +352,7 @@ func (s *Service) CreateTeam(ctx context.Context, p core.Principal, name string,
 		return core.Team{}, invalid("name is required")
 	}
 	t := core.Team{ID: core.NewID(core.PrefixTeam, 7), Name: name, Individual: individual, Created: s.clock.Now()}
+	auditTarget(ctx, t.ID)
 	return t, s.write(ctx, func(tx store.Tx) error { return tx.CreateTeam(&t) })
 }
 
@@ -437,6 +441,7 @@ func (s *Service) CreateUser(ctx context.Context, p core.Principal, nu NewUser) 
 	if nu.Admin {
 		u.Role = core.RoleAdmin
 	}
+	auditTarget(ctx, u.ID)
 	err = s.write(ctx, func(tx store.Tx) error {
 		team, err := resolveTeam(tx, nu.Team)
 		if core.IsNotFound(err) {
@@ -498,6 +503,7 @@ func (s *Service) CreateKey(ctx context.Context, p core.Principal, userID, name 
 			return err
 		}
 		nk = newKey(userID, name, s.clock.Now())
+		auditTarget(ctx, nk.Key.ID)
 		return tx.CreateAPIKey(&nk.Key)
 	})
 	return nk, err

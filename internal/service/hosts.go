@@ -66,6 +66,7 @@ func (s *Service) CreateHost(ctx context.Context, p core.Principal, h HostSpec) 
 		host.Capacity = map[string]int{}
 	}
 	var out core.HostLoad
+	auditTarget(ctx, host.ID)
 	err := s.write(ctx, func(tx store.Tx) error {
 		if err := tx.CreateHost(&host); err != nil {
 			if core.ErrorCode(err) == core.Conflict {

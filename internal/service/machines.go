@@ -180,7 +180,9 @@ func (s *Service) CreateMachine(ctx context.Context, p core.Principal, c CreateM
 				if rec.RequestHash != c.RequestHash {
 					return invalid("Idempotency-Key %q was already used with different parameters", c.IdempotencyKey)
 				}
-				return json.Unmarshal(rec.Response, &m)
+				err := json.Unmarshal(rec.Response, &m)
+				auditTarget(ctx, m.ID)
+				return err
 			}
 			if !core.IsNotFound(err) {
 				return err
@@ -192,6 +194,7 @@ func (s *Service) CreateMachine(ctx context.Context, p core.Principal, c CreateM
 		}
 		var err error
 		m, err = s.createInTx(tx, p, c, newUser)
+		auditTarget(ctx, m.ID)
 		if err != nil || c.IdempotencyKey == "" {
 			return err
 		}

@@ -60,6 +60,7 @@ func (s *Service) CreateNetwork(ctx context.Context, p core.Principal, nn NewNet
 	}
 	n := core.Network{ID: core.NewID(core.PrefixNetwork, 6), Name: strings.TrimSpace(nn.Name), Region: r.Name,
 		CIDR: prefix.String(), Managed: false, Created: s.clock.Now()}
+	auditTarget(ctx, n.ID)
 	err = s.write(ctx, func(tx store.Tx) error {
 		t, err := resolveTeam(tx, nn.Team)
 		if core.IsNotFound(err) {
@@ -204,6 +205,7 @@ func (s *Service) CreateTeamNetwork(ctx context.Context, p core.Principal, nn Ne
 		}
 		n = core.Network{ID: core.NewID(core.PrefixNetwork, 6), Name: strings.TrimSpace(nn.Name), TeamID: p.Team.ID,
 			Region: r.Name, CIDR: cidr.String(), VLAN: nextVLAN(all), Managed: true, Created: s.clock.Now()}
+		auditTarget(ctx, n.ID)
 		return tx.CreateNetwork(&n)
 	})
 	return n, err

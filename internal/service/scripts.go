@@ -36,6 +36,7 @@ func (s *Service) CreateScript(ctx context.Context, p core.Principal, ns NewScri
 	sc := core.Script{ID: core.NewID(core.PrefixScript, 7), OwnerType: "user", OwnerID: p.User.ID, TeamID: p.Team.ID,
 		Name: ns.Name, Description: ns.Description, Text: ns.Text, Enabled: ns.Enabled == nil || *ns.Enabled,
 		RunOnce: ns.RunOnce != nil && *ns.RunOnce, Created: s.clock.Now()}
+	auditTarget(ctx, sc.ID)
 	err := s.write(ctx, func(tx store.Tx) error {
 		var m core.Machine
 		if ns.MachineID != nil {

@@ -88,7 +88,31 @@ func (s *Service) read(ctx context.Context, fn func(store.Tx) error) error {
 	return s.st.Read(ctx, fn)
 }
 
+// write runs fn in a write transaction. When ctx carries a pending Audit not yet stored, the
+// entry is appended in the same transaction after fn succeeds: the first change a call commits
+// carries its audit entry. Writes that are not the call's change (a key's last-used time) use
+// writeQuiet.
 func (s *Service) write(ctx context.Context, fn func(store.Tx) error) error {
+	a := auditOf(ctx)
+	if a == nil || a.stored {
+		return s.st.Write(ctx, fn)
+	}
+	err := s.st.Write(ctx, func(tx store.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		e := a.Entry
+		e.Time = s.clock.Now()
+		return tx.AppendAudit(&e)
+	})
+	if err == nil {
+		a.stored = true
+	}
+	return err
+}
+
+// writeQuiet runs fn in a write transaction that never carries the call's audit entry.
+func (s *Service) writeQuiet(ctx context.Context, fn func(store.Tx) error) error {
 	return s.st.Write(ctx, fn)
 }
 

@@ -70,6 +70,7 @@ func (s *Service) CreateTemplate(ctx context.Context, p core.Principal, nt NewTe
 		}
 		t.Region = &r.Name
 	}
+	auditTarget(ctx, t.ID)
 	err := s.write(ctx, func(tx store.Tx) error {
 		if nt.Team != "" {
 			team, err := resolveTeam(tx, nt.Team)

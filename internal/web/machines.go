@@ -275,6 +275,7 @@ func (s *Server) createMachine(c *call) error {
 	cm, err := createRequest(f)
 	var m core.Machine
 	if err == nil {
+		s.auditing(c, "machines.create", "")
 		m, err = s.svc.CreateMachine(c.r.Context(), c.p, cm)
 	}
 	s.audit(c.r, c.p, "machines.create", m.ID, err)
@@ -370,6 +371,7 @@ func (s *Server) machineAction(c *call) error {
 	if !ok {
 		return core.Errorf(core.NotFound, "No such action %q", action)
 	}
+	s.auditing(c, audited, id)
 	err := s.doMachineAction(c, id, action)
 	s.audit(c.r, c.p, audited, id, err)
 	back := Prefix + "machines/" + id

@@ -85,6 +85,7 @@ func (s *Server) teamsPage(c *call) error {
 
 func (s *Server) createTeam(c *call) error {
 	f := c.r.PostForm
+	s.auditing(c, "teams.create", "")
 	t, err := s.svc.CreateTeam(c.r.Context(), c.p, f.Get("name"), f.Get("individual") == "on")
 	s.audit(c.r, c.p, "teams.create", t.ID, err)
 	return s.done(c, err, "Team "+t.Name+" created.", Prefix+"teams")

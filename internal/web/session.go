@@ -15,6 +15,7 @@ import (
 
 	"hangar/internal/core"
 	"hangar/internal/reqid"
+	"hangar/internal/service"
 )
 
 // call is one authenticated console request.
@@ -278,8 +279,26 @@ func (s *Server) signOut(c *call) error {
 	return nil
 }
 
-// audit records a console action in the audit log, under the action names the API uses.
+// auditing puts the pending audit entry of a console action in c's request context, under the
+// action names the API uses: the service writes it in the transaction of the action's change
+// (service.Audit), and audit records it afterwards only if nothing committed.
+func (s *Server) auditing(c *call, action, target string) {
+	a := &service.Audit{Entry: core.AuditEntry{RequestID: reqid.From(c.r.Context()), UserID: c.p.User.ID,
+		Role: c.p.User.Role, TeamID: c.p.Team.ID, Action: action, Target: target, Status: http.StatusSeeOther,
+		ClientAddr: clientAddr(c.r)}}
+	c.r = c.r.WithContext(service.WithAudit(c.r.Context(), a))
+}
+
+// audit records a console action in the audit log, under the action names the API uses,
+// unless its entry was already written with its change (auditing).
 func (s *Server) audit(r *http.Request, p core.Principal, action, target string, err error) {
+	if a := service.PendingAudit(r.Context()); a != nil && a.Stored() {
+		if err != nil {
+			s.log.ErrorContext(r.Context(), "console: action failed after its change was committed and audited",
+				"action", action, "err", err)
+		}
+		return
+	}
 	e := core.AuditEntry{RequestID: reqid.From(r.Context()), UserID: p.User.ID, Role: p.User.Role, TeamID: p.Team.ID,
 		Action: action, Target: target, Status: http.StatusSeeOther, ClientAddr: clientAddr(r)}
 	if err != nil {

@@ -32,6 +32,7 @@ func (s *Server) usersPage(c *call) error {
 // the form was on.
 func (s *Server) createUser(c *call) error {
 	f := c.r.PostForm
+	s.auditing(c, "users.create", "")
 	u, err := s.svc.CreateUser(c.r.Context(), c.p, service.NewUser{Team: f.Get("team"), Email: f.Get("email"),
 		Password: f.Get("password"), FirstName: f.Get("firstName"), LastName: f.Get("lastName"), Admin: f.Get("admin") == "on"})
 	s.audit(c.r, c.p, "users.create", u.ID, err)
@@ -75,6 +76,7 @@ func (s *Server) createScript(c *call) error {
 		Description: optional(f, "scriptDescription")}
 	runOnce := f.Get("runOnce") == "on"
 	ns.RunOnce = &runOnce
+	s.auditing(c, "scripts.create", "")
 	sc, err := s.svc.CreateScript(c.r.Context(), c.p, ns)
 	s.audit(c.r, c.p, "scripts.create", sc.ID, err)
 	back := Prefix + "scripts"
@@ -100,6 +102,7 @@ func (s *Server) scriptPage(c *call) error {
 
 func (s *Server) deleteScript(c *call) error {
 	id := c.r.PathValue("id")
+	s.auditing(c, "scripts.destroy", id)
 	err := s.svc.DestroyScript(c.r.Context(), c.p, id)
 	s.audit(c.r, c.p, "scripts.destroy", id, err)
 	return s.done(c, err, "Script deleted.", Prefix+"scripts")
@@ -121,6 +124,7 @@ func (s *Server) networksPage(c *call) error {
 
 func (s *Server) createNetwork(c *call) error {
 	f := c.r.PostForm
+	s.auditing(c, "networks.create", "")
 	n, err := s.svc.CreateTeamNetwork(c.r.Context(), c.p, service.NewTeamNetwork{Name: f.Get("name"), Region: f.Get("region")})
 	s.audit(c.r, c.p, "networks.create", n.ID, err)
 	return s.done(c, err, "Network "+n.Name+" created ("+n.CIDR+").", Prefix+"networks")
@@ -128,6 +132,7 @@ func (s *Server) createNetwork(c *call) error {
 
 func (s *Server) deleteNetwork(c *call) error {
 	id := c.r.PathValue("id")
+	s.auditing(c, "networks.delete", id)
 	err := s.svc.DeleteTeamNetwork(c.r.Context(), c.p, id)
 	s.audit(c.r, c.p, "networks.delete", id, err)
 	return s.done(c, err, "Network deleted.", Prefix+"networks")
