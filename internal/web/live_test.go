@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,7 +21,13 @@ func TestListPagination(t *testing.T) {
 	ada := w.signedIn("ada")
 	var ids []string
 	for i := range 120 {
-		ids = append(ids, w.create("ada", "m"+strconv.Itoa(i), "").ID)
+		m := w.create("ada", "m"+strconv.Itoa(i), "")
+		ids = append(ids, m.ID)
+		// "Newest first" orders by dtCreated, in milliseconds: two creates in the same
+		// millisecond have no defined order, so each gets its own.
+		for time.Now().UnixMilli() <= m.Created.UnixMilli() {
+			runtime.Gosched()
+		}
 	}
 	first := must(t, ada.get(Prefix+"machines"), http.StatusOK)
 	rows := rowID.FindAllStringSubmatch(first.body, -1)
