@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -56,7 +57,46 @@ func parseParams(r *http.Request, maxBody int64) (*params, error) {
 	if err := p.readBody(r, maxBody); err != nil {
 		return nil, err
 	}
+	for k, v := range p.vals {
+		if err := checkSize(k, v.v); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
+}
+
+// paramLimits are the parameters allowed more than core.MaxParamLen bytes: a script's text is
+// bounded by the service (service.MaxScriptSize), which names the limit in its own words.
+var paramLimits = map[string]int{"scriptText": math.MaxInt}
+
+// checkSize refuses a parameter, or any string inside one (a filter's values), longer than
+// its limit: core.MaxParamLen unless paramLimits says otherwise. Names have a smaller limit,
+// which the service checks. The error names the field by its path (filter.where.name).
+func checkSize(name string, v any) error {
+	limit, ok := paramLimits[name]
+	if !ok {
+		limit = core.MaxParamLen
+	}
+	if len(name) > core.MaxParamLen {
+		return core.Errorf(core.Invalid, "a parameter name is %d bytes long; the limit is %d", len(name), core.MaxParamLen)
+	}
+	switch v := v.(type) {
+	case string:
+		return core.CheckLen(name, v, limit)
+	case map[string]any:
+		for k, x := range v {
+			if err := checkSize(name+"."+k, x); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, x := range v {
+			if err := checkSize(name+"["+strconv.Itoa(i)+"]", x); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (p *params) readBody(r *http.Request, maxBody int64) error {

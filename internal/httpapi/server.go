@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"path"
@@ -381,6 +382,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, api.ErrorBody{Error: api.ErrorDetail{Name: "Error", Message: core.ErrorMessage(err), Status: status}})
 }
 
+// maxAnswerBytes bounds the JSON body of any answer, lists included (a variable for tests).
+var maxAnswerBytes = 32 << 20
+
 func writeJSON(w http.ResponseWriter, status int, body any) {
 	h := w.Header()
 	if status == http.StatusNoContent {
@@ -391,6 +395,14 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	if err != nil {
 		status = http.StatusInternalServerError
 		b = []byte(`{"error":{"name":"Error","message":"Internal server error","status":500}}`)
+	}
+	if len(b) > maxAnswerBytes {
+		// Every field has a size and every list a count limit, so this is a backstop: no
+		// answer grows past it whatever a tenant stores.
+		status = http.StatusBadRequest
+		msg := fmt.Sprintf("the answer would be %d bytes, more than the limit of %d: ask for fewer items (limit and skip)",
+			len(b), maxAnswerBytes)
+		b, _ = json.Marshal(api.ErrorBody{Error: api.ErrorDetail{Name: "Error", Message: msg, Status: status}})
 	}
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)

@@ -230,6 +230,9 @@ func newKey(userID, name string, now time.Time) NewKey {
 // stored hashed the existing secret cannot be shown again, so a new key of that name is issued
 // and the old one keeps working.
 func (s *Service) CreateAPIToken(ctx context.Context, p core.Principal, name string) (NewKey, error) {
+	if err := core.CheckText("apiToken", name, core.MaxNameLen); err != nil {
+		return NewKey{}, err
+	}
 	var nk NewKey
 	err := s.write(ctx, func(tx store.Tx) error {
 		if name != "" {
@@ -348,8 +351,8 @@ func (s *Service) CreateTeam(ctx context.Context, p core.Principal, name string,
 		return core.Team{}, err
 	}
 	name = strings.TrimSpace(name)
-	if name == "" {
-		return core.Team{}, invalid("name is required")
+	if err := core.CheckName("name", name); err != nil {
+		return core.Team{}, err
 	}
 	t := core.Team{ID: core.NewID(core.PrefixTeam, 7), Name: name, Individual: individual, Created: s.clock.Now()}
 	auditTarget(ctx, t.ID)
@@ -376,6 +379,9 @@ type NewUser struct {
 }
 
 func validateNewUser(u NewUser) error {
+	if err := core.CheckEmailLen("email", u.Email); err != nil {
+		return err
+	}
 	if _, err := mail.ParseAddress(u.Email); err != nil || strings.ContainsAny(u.Email, "<> ") {
 		return invalid("email %q is not a valid email address", u.Email)
 	}
@@ -388,7 +394,10 @@ func validateNewUser(u NewUser) error {
 	if strings.TrimSpace(u.FirstName) == "" || strings.TrimSpace(u.LastName) == "" {
 		return invalid("firstName and lastName are required")
 	}
-	return nil
+	if err := core.CheckName("firstName", u.FirstName); err != nil {
+		return err
+	}
+	return core.CheckName("lastName", u.LastName)
 }
 
 // insertUser creates a user inside tx; an individual team takes exactly one user, its admin.
@@ -491,6 +500,9 @@ func (s *Service) CreateKey(ctx context.Context, p core.Principal, userID, name 
 	}
 	if name == "" {
 		name = "default"
+	}
+	if err := core.CheckName("name", name); err != nil {
+		return NewKey{}, err
 	}
 	if _, ok := sessionOrigin(name); ok {
 		return NewKey{}, invalid("key names starting with %q are reserved for console sessions", SessionKeyName)

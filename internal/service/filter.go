@@ -37,7 +37,11 @@ func ParseFilterValue(kind core.FieldKind, raw string) (core.FilterValue, error)
 
 // ParseOrder parses a LoopBack order ("dtCreated DESC", "name ASC, id") over fields known.
 func ParseOrder(s string, known func(string) bool) ([]core.Order, error) {
+	if err := core.CheckLen("order", s, core.MaxParamLen); err != nil {
+		return nil, err
+	}
 	var out []core.Order
+	seen := map[string]bool{}
 	for _, part := range strings.Split(s, ",") {
 		f := strings.Fields(part)
 		if len(f) == 0 {
@@ -55,6 +59,13 @@ func ParseOrder(s string, known func(string) bool) ([]core.Order, error) {
 			default:
 				return nil, invalid("Invalid order %q", s)
 			}
+		}
+		if seen[o.Field] {
+			continue // sorting on a field again changes nothing
+		}
+		seen[o.Field] = true
+		if len(out) == core.MaxOrderTerms {
+			return nil, invalid("order sorts on more than %d fields", core.MaxOrderTerms)
 		}
 		out = append(out, o)
 	}

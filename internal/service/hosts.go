@@ -53,6 +53,9 @@ func (s *Service) CreateHost(ctx context.Context, p core.Principal, h HostSpec) 
 	if h.Name == nil || strings.TrimSpace(*h.Name) == "" || h.Region == nil {
 		return core.HostLoad{}, invalid("name and region are required")
 	}
+	if err := core.CheckName("name", *h.Name); err != nil {
+		return core.HostLoad{}, err
+	}
 	r, ok := s.cfg.Catalog.Region(*h.Region)
 	if !ok {
 		return core.HostLoad{}, invalid("Invalid region %q", *h.Region)
@@ -98,8 +101,8 @@ func (s *Service) UpdateHost(ctx context.Context, p core.Principal, id string, h
 		}
 		host := cur.Host
 		if h.Name != nil {
-			if strings.TrimSpace(*h.Name) == "" {
-				return invalid("name cannot be empty")
+			if err := core.CheckName("name", *h.Name); err != nil {
+				return err
 			}
 			host.Name = strings.TrimSpace(*h.Name)
 		}

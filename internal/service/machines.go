@@ -58,6 +58,9 @@ func (s *Service) validateCreate(c *CreateMachine) error {
 			return invalid("%s is required", r.name)
 		}
 	}
+	if err := core.CheckName("machineName", c.Name); err != nil {
+		return err
+	}
 	r, ok := cat.Region(c.Region)
 	if !ok {
 		return invalid("Invalid region %q. Valid regions: %s", c.Region, regionNames(cat))
@@ -561,6 +564,11 @@ func (s *Service) UpdateMachine(ctx context.Context, p core.Principal, id string
 	}
 	if u.Name != nil && strings.TrimSpace(*u.Name) == "" {
 		return core.Machine{}, invalid("machineName cannot be empty")
+	}
+	if u.Name != nil {
+		if err := core.CheckName("machineName", *u.Name); err != nil {
+			return core.Machine{}, err
+		}
 	}
 	if err := validateTimers(u.ShutdownTimeoutInHours, u.AutoSnapshotFrequency, u.AutoSnapshotSaveCount); err != nil {
 		return core.Machine{}, err

@@ -44,8 +44,8 @@ func (s *Service) CreateNetwork(ctx context.Context, p core.Principal, nn NewNet
 	if err := requireOperator(p); err != nil {
 		return core.Network{}, err
 	}
-	if strings.TrimSpace(nn.Name) == "" {
-		return core.Network{}, invalid("name is required")
+	if err := core.CheckName("name", nn.Name); err != nil {
+		return core.Network{}, err
 	}
 	r, ok := s.cfg.Catalog.Region(nn.Region)
 	if !ok {
@@ -178,8 +178,8 @@ func (s *Service) CreateTeamNetwork(ctx context.Context, p core.Principal, nn Ne
 		if !p.User.IsAdmin() {
 			return forbidden("Only the team administrator can create networks")
 		}
-		if strings.TrimSpace(nn.Name) == "" {
-			return invalid("name is required")
+		if err := core.CheckName("name", nn.Name); err != nil {
+			return err
 		}
 		var r core.Region
 		var ok bool

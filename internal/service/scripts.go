@@ -24,8 +24,13 @@ type NewScript struct {
 // CreateScript creates a startup script owned by the caller, and optionally assigns it to a
 // machine the caller manages.
 func (s *Service) CreateScript(ctx context.Context, p core.Principal, ns NewScript) (core.Script, error) {
-	if strings.TrimSpace(ns.Name) == "" {
-		return core.Script{}, invalid("scriptName is required")
+	if err := core.CheckName("scriptName", ns.Name); err != nil {
+		return core.Script{}, err
+	}
+	if ns.Description != nil {
+		if err := core.CheckMultiline("scriptDescription", *ns.Description, core.MaxDescriptionLen); err != nil {
+			return core.Script{}, err
+		}
 	}
 	if ns.Text == "" {
 		return core.Script{}, invalid("scriptText or a script file is required")

@@ -30,6 +30,16 @@ func (s *Service) CreateTemplate(ctx context.Context, p core.Principal, nt NewTe
 	if strings.TrimSpace(nt.Name) == "" || strings.TrimSpace(nt.OS) == "" {
 		return core.Template{}, invalid("name and os are required")
 	}
+	for _, f := range []struct{ name, v string }{{"name", nt.Name}, {"os", nt.OS}, {"label", nt.Label}} {
+		if err := core.CheckText(f.name, f.v, core.MaxNameLen); err != nil {
+			return core.Template{}, err
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"image", nt.Image}, {"kernel", nt.Kernel}, {"initrd", nt.Initrd}} {
+		if err := core.CheckText(f.name, f.v, core.MaxParamLen); err != nil {
+			return core.Template{}, err
+		}
+	}
 	if nt.Image != "" && nt.Kernel != "" {
 		return core.Template{}, invalid("give either image or kernel and initrd, not both")
 	}
