@@ -169,7 +169,7 @@ func (s *session) emit(v any, text func(w io.Writer)) error {
 func (s *session) table(v any, header string, rows func(w io.Writer)) error {
 	return s.emit(v, func(out io.Writer) {
 		w := tabwriter.NewWriter(out, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(w, header)
+		fmt.Fprintln(w, header) //nolint:forbidigo // a constant
 		rows(w)
 		_ = w.Flush()
 	})
@@ -179,7 +179,7 @@ func (s *session) table(v any, header string, rows func(w io.Writer)) error {
 func (s *session) deleted(kind, id string) error {
 	return s.emit(struct {
 		Deleted string `json:"deleted"`
-	}{id}, func(w io.Writer) { fmt.Fprintf(w, "deleted %s %s\n", kind, id) })
+	}{id}, func(w io.Writer) { printf(w, "deleted %s %s\n", kind, id) })
 }
 
 // orDash returns *p, or "-" when p is nil or empty.
@@ -199,7 +199,7 @@ func PrintError(w io.Writer, err error) {
 		err = nr
 	}
 	if err != nil {
-		fmt.Fprintf(w, "hangar: %v\n", err)
+		printf(w, "hangar: %v\n", err)
 	}
 }
 

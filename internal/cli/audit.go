@@ -46,7 +46,7 @@ func (c *AuditCmd) Run(g *Globals, a *Admin) error {
 			if e.Error != "" {
 				status += " " + e.Error
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.DtCreated, e.Action, orDash(&e.Target), status,
+			printf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.DtCreated, e.Action, orDash(&e.Target), status,
 				orDash(&e.UserID), orDash(&e.Role), orDash(&e.TeamID), orDash(&e.ClientAddr), orDash(&e.RequestID))
 		}
 	})

@@ -389,3 +389,41 @@ func TestUsageCSV(t *testing.T) {
 		t.Errorf("usage without --month: exit %d, stderr %q", res.code, res.stderr)
 	}
 }
+
+// TestTenantTextIsPrintedSafely: names, emails and messages come from tenants; the CLI's text
+// output shows their control characters escaped, so a name cannot rewrite the terminal or add
+// a forged row to a table, and -o json keeps the exact value.
+func TestTenantTextIsPrintedSafely(t *testing.T) {
+	b := setup(t)
+	evil := "evil\x1b[2J\x1b]0;owned\x07\nt999\t1\tforged\u202e"
+	name, _ := json.Marshal(evil)
+	b.replies["GET /hangar/v1/teams"] = `[{"id":"t1","num":1,"name":` + string(name) + `,"individual":false,"dtCreated":"2026-01-01T00:00:00.000Z"}]`
+	r := b.run(t, "admin", "teams", "list")
+	if r.code != 0 {
+		t.Fatalf("teams list: %+v", r)
+	}
+	for _, raw := range []string{"\x1b", "\x07", "\u202e", "\nt999"} {
+		if strings.Contains(r.stdout, raw) {
+			t.Errorf("teams list printed %q raw:\n%s", raw, r.stdout)
+		}
+	}
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); len(lines) != 2 {
+		t.Errorf("teams list printed %d lines, want a header and one row:\n%s", len(lines), r.stdout)
+	}
+	if !strings.Contains(r.stdout, `evil\x1b[2J\x1b]0;owned\a\nt999\t1\tforged\u202e`) {
+		t.Errorf("teams list does not show the name escaped:\n%s", r.stdout)
+	}
+	r = b.run(t, "admin", "teams", "list", "-o", "json")
+	var teams []struct{ Name string }
+	if err := json.Unmarshal([]byte(r.stdout), &teams); err != nil || len(teams) != 1 || teams[0].Name != evil {
+		t.Errorf("-o json: %v %+v, want the exact name", err, teams)
+	}
+
+	// Error messages carry tenant text too (a name echoed back).
+	b.status = http.StatusBadRequest
+	b.replies["*"] = `{"error":{"name":"Error","message":"bad name \u001b[31mred","status":400}}`
+	r = b.run(t, "admin", "teams", "list")
+	if r.code == 0 || strings.Contains(r.stderr, "\x1b") || !strings.Contains(r.stderr, `bad name \x1b[31mred`) {
+		t.Errorf("error printed as %q (code %d), want the escape shown escaped", r.stderr, r.code)
+	}
+}

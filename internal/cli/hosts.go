@@ -35,13 +35,13 @@ func (c *HostsListCmd) Run(g *Globals, a *Admin) error {
 	if slices.ContainsFunc(hs, func(h api.Host) bool { return h.Hypervisor != nil }) {
 		return s.table(hs, "ID\tNAME\tREGION\tAVAILABLE\tHYPERVISOR\tUSED/CAPACITY", func(w io.Writer) {
 			for _, h := range hs {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%t\t%s\t%s\n", h.ID, h.Name, h.Region, h.Available, hypervisorOf(h), usage(h))
+				printf(w, "%s\t%s\t%s\t%t\t%s\t%s\n", h.ID, h.Name, h.Region, h.Available, hypervisorOf(h), usage(h))
 			}
 		})
 	}
 	return s.table(hs, "ID\tNAME\tREGION\tAVAILABLE\tUSED/CAPACITY", func(w io.Writer) {
 		for _, h := range hs {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%t\t%s\n", h.ID, h.Name, h.Region, h.Available, usage(h))
+			printf(w, "%s\t%s\t%s\t%t\t%s\n", h.ID, h.Name, h.Region, h.Available, usage(h))
 		}
 	})
 }
@@ -91,7 +91,7 @@ func (c *HostsCreateCmd) Run(g *Globals, a *Admin) error {
 	if err != nil {
 		return err
 	}
-	return s.emit(h, func(w io.Writer) { fmt.Fprintf(w, "created host %s (%s: %s)\n", h.ID, h.Name, usage(*h)) })
+	return s.emit(h, func(w io.Writer) { printf(w, "created host %s (%s: %s)\n", h.ID, h.Name, usage(*h)) })
 }
 
 // HostsUpdateCmd is `hangar admin hosts update`.
@@ -117,7 +117,7 @@ func (c *HostsUpdateCmd) Run(g *Globals, a *Admin) error {
 		return err
 	}
 	return s.emit(h, func(w io.Writer) {
-		fmt.Fprintf(w, "updated host %s (%s, available=%t: %s)\n", h.ID, h.Name, h.Available, usage(*h))
+		printf(w, "updated host %s (%s, available=%t: %s)\n", h.ID, h.Name, h.Available, usage(*h))
 	})
 }
 

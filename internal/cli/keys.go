@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"io"
 
 	"hangar/api"
@@ -31,7 +30,7 @@ func (c *KeysListCmd) Run(g *Globals, a *Admin) error {
 	}
 	return s.table(keys, "ID\tUSER\tNAME\tPREFIX\tCREATED\tLAST USED\tREVOKED", func(w io.Writer) {
 		for _, k := range keys {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.UserID, k.Name, k.Prefix,
+			printf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.UserID, k.Name, k.Prefix,
 				k.DtCreated, orDash(k.LastUsed), orDash(k.Revoked))
 		}
 	})
@@ -54,7 +53,7 @@ func (c *KeysCreateCmd) Run(g *Globals, a *Admin) error {
 		return err
 	}
 	return s.emit(k, func(w io.Writer) {
-		fmt.Fprintf(w, "created key %s (%s) for user %s; secret, shown only once: %s\n", k.ID, k.Name, k.UserID, k.Key)
+		printf(w, "created key %s (%s) for user %s; secret, shown only once: %s\n", k.ID, k.Name, k.UserID, k.Key)
 	})
 }
 
@@ -73,5 +72,5 @@ func (c *KeysRevokeCmd) Run(g *Globals, a *Admin) error {
 	if err != nil {
 		return err
 	}
-	return s.emit(k, func(w io.Writer) { fmt.Fprintf(w, "revoked key %s (%s)\n", k.ID, k.Name) })
+	return s.emit(k, func(w io.Writer) { printf(w, "revoked key %s (%s)\n", k.ID, k.Name) })
 }

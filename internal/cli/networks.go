@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"io"
 
 	"hangar/api"
@@ -31,7 +30,7 @@ func (c *NetworksListCmd) Run(g *Globals, a *Admin) error {
 	}
 	return s.table(ns, "ID\tNUM\tNAME\tTEAM\tREGION\tCIDR\tVLAN", func(w io.Writer) {
 		for _, n := range ns {
-			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%d\n", n.ID, n.Num, n.Name, n.TeamID, n.Region, n.CIDR, n.VLANID)
+			printf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%d\n", n.ID, n.Num, n.Name, n.TeamID, n.Region, n.CIDR, n.VLANID)
 		}
 	})
 }
@@ -56,7 +55,7 @@ func (c *NetworksCreateCmd) Run(g *Globals, a *Admin) error {
 		return err
 	}
 	return s.emit(n, func(w io.Writer) {
-		fmt.Fprintf(w, "created network %s (%s, %s, vlan %d)\n", n.ID, n.Name, n.CIDR, n.VLANID)
+		printf(w, "created network %s (%s, %s, vlan %d)\n", n.ID, n.Name, n.CIDR, n.VLANID)
 	})
 }
 

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"io"
 
 	"hangar/api"
@@ -33,7 +32,7 @@ func (c *FaultsListCmd) Run(g *Globals, a *Admin) error {
 	}
 	return s.table(fs, "ACTION\tREMAINING\tMESSAGE", func(w io.Writer) {
 		for _, f := range fs {
-			fmt.Fprintf(w, "%s\t%d\t%s\n", f.Action, f.Remaining, f.Message)
+			printf(w, "%s\t%d\t%s\n", f.Action, f.Remaining, f.Message)
 		}
 	})
 }
@@ -56,6 +55,6 @@ func (c *FaultsAddCmd) Run(g *Globals, a *Admin) error {
 		return err
 	}
 	return s.emit(f, func(w io.Writer) {
-		fmt.Fprintf(w, "added fault: the next %d %s operation(s) fail\n", f.Remaining, f.Action)
+		printf(w, "added fault: the next %d %s operation(s) fail\n", f.Remaining, f.Action)
 	})
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"io"
 
 	"hangar/api"
@@ -28,7 +27,7 @@ func (c *TeamsListCmd) Run(g *Globals, a *Admin) error {
 	}
 	return s.table(teams, "ID\tNUM\tNAME\tINDIVIDUAL\tCREATED", func(w io.Writer) {
 		for _, t := range teams {
-			fmt.Fprintf(w, "%s\t%d\t%s\t%t\t%s\n", t.ID, t.Num, t.Name, t.Individual, t.DtCreated)
+			printf(w, "%s\t%d\t%s\t%t\t%s\n", t.ID, t.Num, t.Name, t.Individual, t.DtCreated)
 		}
 	})
 }
@@ -49,5 +48,5 @@ func (c *TeamsCreateCmd) Run(g *Globals, a *Admin) error {
 	if err != nil {
 		return err
 	}
-	return s.emit(t, func(w io.Writer) { fmt.Fprintf(w, "created team %s (%s)\n", t.ID, t.Name) })
+	return s.emit(t, func(w io.Writer) { printf(w, "created team %s (%s)\n", t.ID, t.Name) })
 }

@@ -32,7 +32,7 @@ func (c *TemplatesListCmd) Run(g *Globals, a *Admin) error {
 	}
 	return s.table(ts, "ID\tNAME\tOS\tAGENT\tTEAM\tREGION\tBOOT", func(w io.Writer) {
 		for _, t := range ts {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.OS, t.AgentType,
+			printf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.OS, t.AgentType,
 				orDash(t.TeamID), orDash(t.Region), boot(t))
 		}
 	})
@@ -87,7 +87,7 @@ func (c *TemplatesCreateCmd) Run(g *Globals, a *Admin) error {
 	if err != nil {
 		return err
 	}
-	return s.emit(t, func(w io.Writer) { fmt.Fprintf(w, "created template %s (%s)\n", t.ID, t.Name) })
+	return s.emit(t, func(w io.Writer) { printf(w, "created template %s (%s)\n", t.ID, t.Name) })
 }
 
 // absPath returns p made absolute, or "" for an empty p.

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"encoding/csv"
-	"fmt"
 	"io"
 	"strconv"
 
@@ -30,7 +29,7 @@ func (c *UsageCmd) Run(g *Globals, a *Admin) error {
 	}
 	return s.table(rep, "TEAM\tNAME\tTYPE\tMACHINES\tHOURS\tSTORAGE HOURS\tCOST", func(w io.Writer) {
 		for _, r := range rep.Rows {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%.2f\t%.2f\t%s\n", r.TeamID, r.TeamName, r.MachineType, r.Machines,
+			printf(w, "%s\t%s\t%s\t%d\t%.2f\t%.2f\t%s\n", r.TeamID, r.TeamName, r.MachineType, r.Machines,
 				r.SecondsUsed/3600, r.StorageSecondsUsed/3600, orDash(r.Cost))
 		}
 	})

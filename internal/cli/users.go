@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"io"
 	"strings"
 
@@ -32,7 +31,7 @@ func (c *UsersListCmd) Run(g *Globals, a *Admin) error {
 	return s.table(users, "ID\tEMAIL\tNAME\tTEAM\tROLE\tCREATED", func(w io.Writer) {
 		for _, u := range users {
 			name := strings.TrimSpace(u.FirstName + " " + u.LastName)
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, name, u.TeamID, u.Role, u.DtCreated)
+			printf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, name, u.TeamID, u.Role, u.DtCreated)
 		}
 	})
 }
@@ -59,6 +58,6 @@ func (c *UsersCreateCmd) Run(g *Globals, a *Admin) error {
 		return err
 	}
 	return s.emit(u, func(w io.Writer) {
-		fmt.Fprintf(w, "created user %s (%s) in team %s as %s\n", u.ID, u.Email, u.TeamID, u.Role)
+		printf(w, "created user %s (%s) in team %s as %s\n", u.ID, u.Email, u.TeamID, u.Role)
 	})
 }
