@@ -61,7 +61,8 @@ type Tx interface {
 	// SetTeamQuota sets a team's override of quota q to *limit, or removes it (nil). The team
 	// must exist.
 	SetTeamQuota(teamID string, q core.Quota, limit *int) error
-	// TeamUsage returns what a team holds of each quota (core.Quota says what each counts).
+	// TeamUsage returns what a team holds of each quota (core.Quota says what each counts;
+	// a machine still provisioning with TakeInitialSnapshot counts as one snapshot).
 	// Read in a write transaction, it conflicts with concurrent writes that change the
 	// counts, so a check and the write it allows commit together or not at all.
 	TeamUsage(teamID string) (core.QuotaLimits, error)

@@ -35,7 +35,9 @@ func (t *Tx) SetTeamQuota(teamID string, q core.Quota, limit *int) error {
 }
 
 // TeamUsage implements store.Tx: one statement, each count on an index that starts with
-// team_id (snapshots through the team's live machines).
+// team_id (snapshots through the team's live machines). A machine still provisioning with
+// takeInitialSnapshot counts its initial snapshot already: the create that admitted it
+// reserved it.
 func (t *Tx) TeamUsage(teamID string) (core.QuotaLimits, error) {
 	var machines, running, networks, ips, scripts, snapshots int
 	err := t.x.QueryRow(`SELECT
@@ -45,7 +47,9 @@ func (t *Tx) TeamUsage(teamID string) (core.QuotaLimits, error) {
 		(SELECT COUNT(*) FROM public_ips WHERE team_id = $1),
 		(SELECT COUNT(*) FROM scripts WHERE team_id = $1),
 		(SELECT COUNT(*) FROM snapshots s JOIN machines m ON m.id = s.machine_id
-			WHERE m.team_id = $1 AND m.deleted_at IS NULL AND NOT s.pruned)`, teamID).
+			WHERE m.team_id = $1 AND m.deleted_at IS NULL AND NOT s.pruned) +
+		(SELECT COUNT(*) FROM machines WHERE team_id = $1 AND deleted_at IS NULL AND state = 'provisioning'
+			AND take_initial_snapshot)`, teamID).
 		Scan(&machines, &running, &networks, &ips, &scripts, &snapshots)
 	if err != nil {
 		return nil, t.Err(err, "usage of team", teamID)

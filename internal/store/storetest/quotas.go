@@ -59,7 +59,9 @@ func testTeamUsage(t *testing.T, b *bundle) {
 	on.State = core.StateReady
 	prov := bareMachine("ps2", "te1", "u1", at(0))
 	prov.State = core.StateProvisioning
+	prov.TakeInitialSnapshot = true // its initial snapshot counts before it is taken
 	off := bareMachine("ps3", "te1", "u2", at(0))
+	off.TakeInitialSnapshot = true // taken already (s3): counts once
 	gone := bareMachine("ps4", "te1", "u1", at(0))
 	gone.State = core.StateReady
 	other := bareMachine("ps5", "te2", "u3", at(0))
@@ -110,7 +112,7 @@ func testTeamUsage(t *testing.T, b *bundle) {
 		return tx.DeleteMachine("ps4", at(3))
 	})
 	equal(t, "TeamUsage(te1)", usage("te1"), core.QuotaLimits{core.QuotaMachines: 3, core.QuotaRunning: 2,
-		core.QuotaNetworks: 1, core.QuotaPublicIPs: 3, core.QuotaScripts: 1, core.QuotaSnapshots: 2})
+		core.QuotaNetworks: 1, core.QuotaPublicIPs: 3, core.QuotaScripts: 1, core.QuotaSnapshots: 3})
 	equal(t, "TeamUsage(te2)", usage("te2"), core.QuotaLimits{core.QuotaMachines: 1, core.QuotaRunning: 1,
 		core.QuotaNetworks: 1, core.QuotaPublicIPs: 1, core.QuotaScripts: 1, core.QuotaSnapshots: 1})
 	equal(t, "TeamUsage of an unknown team", usage("te9"), zero)
