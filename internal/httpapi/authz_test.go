@@ -120,6 +120,12 @@ func newMatrixFix(t *testing.T, e *env) *matrixFix {
 		t.Fatal(err)
 	}
 	fx.op = op
+	// The matrix makes far more of team A's machines and networks than a team may by default.
+	unlimited := core.Unlimited
+	if _, err := e.Svc.UpdateTeamQuotas(ctx, op, e.TeamA, map[core.Quota]*int{core.QuotaMachines: &unlimited,
+		core.QuotaRunning: &unlimited, core.QuotaNetworks: &unlimited}); err != nil {
+		t.Fatal(err)
+	}
 	// The expired token is issued first, then the clock passes its lifetime (14 days here),
 	// before anything else exists.
 	fx.expired = e.call(t, "", "POST", "/users/login", map[string]any{"email": e.Alice.Email, "password": e.Alice.Password}).

@@ -18,6 +18,11 @@ func TestListPagination(t *testing.T) {
 	w := setup(t)
 	ctx := context.Background()
 	ada := w.signedIn("ada")
+	unlimited := core.Unlimited // 120 machines: more than a team may have by default
+	if _, err := w.svc.UpdateTeamQuotas(ctx, w.ps["operator"], w.ps["ada"].Team.ID, map[core.Quota]*int{
+		core.QuotaMachines: &unlimited, core.QuotaRunning: &unlimited}); err != nil {
+		t.Fatal(err)
+	}
 	var ids []string
 	for i := range 120 {
 		ids = append(ids, w.create("ada", "m"+strconv.Itoa(i), "").ID)
