@@ -51,7 +51,7 @@ func (q Quota) Valid() bool {
 type QuotaLimits map[Quota]int
 
 // DefaultQuotas returns the built-in defaults: more than a normal team uses, far less than
-// the shared pools (4,095 managed /24s, a public pool of a few hundred addresses) hold.
+// the shared pools hold (4,096 managed /24s; a public pool of a few hundred addresses).
 func DefaultQuotas() QuotaLimits {
 	return QuotaLimits{QuotaMachines: 100, QuotaRunning: 50, QuotaNetworks: 16, QuotaPublicIPs: 16,
 		QuotaScripts: 100, QuotaSnapshots: 200}
