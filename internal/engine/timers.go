@@ -224,7 +224,7 @@ func (e *Engine) snapshotFits(tx store.Tx, m core.Machine) (bool, error) {
 	if limit == core.Unlimited {
 		return true, nil
 	}
-	usage, err := tx.TeamUsage(m.TeamID)
+	usage, err := tx.TeamUsage(m.TeamID, core.QuotaSnapshots)
 	if err != nil {
 		return false, err
 	}

@@ -42,7 +42,7 @@ func (e *Env) CheckQuota(tx store.Tx, teamID string, qs ...core.Quota) error {
 	if err != nil {
 		return err
 	}
-	usage, err := tx.TeamUsage(teamID)
+	usage, err := tx.TeamUsage(teamID, qs...)
 	if err != nil {
 		return err
 	}

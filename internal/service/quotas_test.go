@@ -23,7 +23,7 @@ import (
 // quotaWorld is a service over a real store with the default simulated fleet, the operator,
 // and two teams with an admin and a member each (admin1, member1 in team one; admin2 in two).
 type quotaWorld struct {
-	t     *testing.T
+	t     testing.TB
 	st    store.Store
 	env   *lifecycle.Env
 	svc   *service.Service
@@ -56,7 +56,7 @@ func backends(t *testing.T, fn func(t *testing.T, open func(t *testing.T) store.
 	})
 }
 
-func newQuotaWorld(t *testing.T, st store.Store, pool string, defaults core.QuotaLimits) *quotaWorld {
+func newQuotaWorld(t testing.TB, st store.Store, pool string, defaults core.QuotaLimits) *quotaWorld {
 	t.Helper()
 	ctx := context.Background()
 	env := &lifecycle.Env{Clock: clocktest.New(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)),
@@ -493,3 +493,56 @@ func TestReleasePublicIP(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// BenchmarkCheckQuota measures what a write pays for its quota check: one write
+// transaction that reads the team's overrides and TeamUsage, for a team with 100 machines
+// (half of them running), 16 networks and 16 public IPs, on SQLite.
+//
+//	go test -run '^$' -bench CheckQuota ./internal/service
+func BenchmarkCheckQuota(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "hangar.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	w := newQuotaWorld(b, db, "198.18.0.0/15", nil)
+	for i := range 100 {
+		c := machineReq(fmt.Sprint("m", i))
+		c.AssignPublicIP = i < 16
+		m := w.mustCreate("admin1", c)
+		if i%2 == 0 {
+			w.powerOff(m.ID)
+		}
+	}
+	for i := range 16 {
+		if _, err := w.svc.CreateTeamNetwork(ctx, w.ps["admin1"], service.NewTeamNetwork{Name: fmt.Sprint("n", i), Region: "East Coast (NY2)"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	team := w.teams["one"]
+	for _, q := range core.Quotas() { // at its limits now: lift them, the counts are still read
+		w.quota("one", q, core.Unlimited)
+	}
+	for _, tc := range []struct {
+		name string
+		qs   []core.Quota
+	}{{"scripts", []core.Quota{core.QuotaScripts}}, {"machine create", []core.Quota{core.QuotaMachines, core.QuotaRunning}},
+		{"every quota", core.Quotas()}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				err := db.Write(ctx, func(tx store.Tx) error { return w.env.CheckQuota(tx, team, tc.qs...) })
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("empty write", func(b *testing.B) {
+		for b.Loop() {
+			if err := db.Write(ctx, func(store.Tx) error { return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -65,7 +65,8 @@ type Tx interface {
 	// a machine still provisioning with TakeInitialSnapshot counts as one snapshot).
 	// Read in a write transaction, it conflicts with concurrent writes that change the
 	// counts, so a check and the write it allows commit together or not at all.
-	TeamUsage(teamID string) (core.QuotaLimits, error)
+	// Only the quotas qs are counted (every quota without any): a check pays for what it asks.
+	TeamUsage(teamID string, qs ...core.Quota) (core.QuotaLimits, error)
 
 	// CreateUser inserts u. Conflict if the id or the email (case-insensitive) exists.
 	CreateUser(u *core.User) error

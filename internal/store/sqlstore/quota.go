@@ -1,6 +1,11 @@
 package sqlstore
 
-import "hangar/internal/core"
+import (
+	"slices"
+	"strings"
+
+	"hangar/internal/core"
+)
 
 // TeamQuotas implements store.Tx.
 func (t *Tx) TeamQuotas(teamID string) (core.QuotaLimits, error) {
@@ -34,26 +39,49 @@ func (t *Tx) SetTeamQuota(teamID string, q core.Quota, limit *int) error {
 	return t.Err(err, "team quota", teamID)
 }
 
-// TeamUsage implements store.Tx: one statement, each count on an index that starts with
+// usageCounts are the statements of TeamUsage, each a count on an index that starts with
 // team_id (snapshots through the team's live machines). A machine still provisioning with
 // takeInitialSnapshot counts its initial snapshot already: the create that admitted it
 // reserved it.
-func (t *Tx) TeamUsage(teamID string) (core.QuotaLimits, error) {
-	var machines, running, networks, ips, scripts, snapshots int
-	err := t.x.QueryRow(`SELECT
-		(SELECT COUNT(*) FROM machines WHERE team_id = $1 AND deleted_at IS NULL),
-		(SELECT COUNT(*) FROM machines WHERE team_id = $1 AND deleted_at IS NULL AND state <> 'off'),
-		(SELECT COUNT(*) FROM networks WHERE team_id = $1 AND deleted_at IS NULL),
-		(SELECT COUNT(*) FROM public_ips WHERE team_id = $1),
-		(SELECT COUNT(*) FROM scripts WHERE team_id = $1),
-		(SELECT COUNT(*) FROM snapshots s JOIN machines m ON m.id = s.machine_id
+var usageCounts = map[core.Quota]string{
+	core.QuotaMachines:  `(SELECT COUNT(*) FROM machines WHERE team_id = $1 AND deleted_at IS NULL)`,
+	core.QuotaRunning:   `(SELECT COUNT(*) FROM machines WHERE team_id = $1 AND deleted_at IS NULL AND state <> 'off')`,
+	core.QuotaNetworks:  `(SELECT COUNT(*) FROM networks WHERE team_id = $1 AND deleted_at IS NULL)`,
+	core.QuotaPublicIPs: `(SELECT COUNT(*) FROM public_ips WHERE team_id = $1)`,
+	core.QuotaScripts:   `(SELECT COUNT(*) FROM scripts WHERE team_id = $1)`,
+	core.QuotaSnapshots: `((SELECT COUNT(*) FROM snapshots s JOIN machines m ON m.id = s.machine_id
 			WHERE m.team_id = $1 AND m.deleted_at IS NULL AND NOT s.pruned) +
 		(SELECT COUNT(*) FROM machines WHERE team_id = $1 AND deleted_at IS NULL AND state = 'provisioning'
-			AND take_initial_snapshot)`, teamID).
-		Scan(&machines, &running, &networks, &ips, &scripts, &snapshots)
-	if err != nil {
+			AND take_initial_snapshot))`,
+}
+
+// TeamUsage implements store.Tx in one statement of the counts asked for.
+func (t *Tx) TeamUsage(teamID string, qs ...core.Quota) (core.QuotaLimits, error) {
+	if len(qs) == 0 {
+		qs = core.Quotas()
+	}
+	var cols []string
+	var asked []core.Quota
+	for _, q := range qs {
+		if c, ok := usageCounts[q]; ok && !slices.Contains(asked, q) {
+			cols = append(cols, c)
+			asked = append(asked, q)
+		}
+	}
+	if len(asked) == 0 {
+		return core.QuotaLimits{}, nil
+	}
+	vals := make([]int, len(asked))
+	dest := make([]any, len(asked))
+	for i := range vals {
+		dest[i] = &vals[i]
+	}
+	if err := t.x.QueryRow(`SELECT `+strings.Join(cols, ", "), teamID).Scan(dest...); err != nil {
 		return nil, t.Err(err, "usage of team", teamID)
 	}
-	return core.QuotaLimits{core.QuotaMachines: machines, core.QuotaRunning: running, core.QuotaNetworks: networks,
-		core.QuotaPublicIPs: ips, core.QuotaScripts: scripts, core.QuotaSnapshots: snapshots}, nil
+	out := make(core.QuotaLimits, len(asked))
+	for i, q := range asked {
+		out[q] = vals[i]
+	}
+	return out, nil
 }

@@ -116,4 +116,7 @@ func testTeamUsage(t *testing.T, b *bundle) {
 	equal(t, "TeamUsage(te2)", usage("te2"), core.QuotaLimits{core.QuotaMachines: 1, core.QuotaRunning: 1,
 		core.QuotaNetworks: 1, core.QuotaPublicIPs: 1, core.QuotaScripts: 1, core.QuotaSnapshots: 1})
 	equal(t, "TeamUsage of an unknown team", usage("te9"), zero)
+	equal(t, "TeamUsage(te1, running, snapshots, running)", get(t, b, func(tx store.Tx) (core.QuotaLimits, error) {
+		return tx.TeamUsage("te1", core.QuotaRunning, core.QuotaSnapshots, core.QuotaRunning)
+	}), core.QuotaLimits{core.QuotaRunning: 2, core.QuotaSnapshots: 3})
 }
