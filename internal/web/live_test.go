@@ -26,6 +26,9 @@ func TestListPagination(t *testing.T) {
 	var ids []string
 	for i := range 120 {
 		ids = append(ids, w.create("ada", "m"+strconv.Itoa(i), "").ID)
+		// dtCreated has millisecond precision and ties are ordered by id: give each machine
+		// a millisecond of its own, so that "newest first" is the order of ids.
+		time.Sleep(time.Millisecond)
 	}
 	first := must(t, ada.get(Prefix+"machines"), http.StatusOK)
 	rows := rowID.FindAllStringSubmatch(first.body, -1)
