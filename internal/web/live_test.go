@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,10 +26,13 @@ func TestListPagination(t *testing.T) {
 	}
 	var ids []string
 	for i := range 120 {
-		ids = append(ids, w.create("ada", "m"+strconv.Itoa(i), "").ID)
-		// dtCreated has millisecond precision and ties are ordered by id: give each machine
-		// a millisecond of its own, so that "newest first" is the order of ids.
-		time.Sleep(time.Millisecond)
+		m := w.create("ada", "m"+strconv.Itoa(i), "")
+		ids = append(ids, m.ID)
+		// dtCreated has millisecond precision and ties are ordered by id: the next machine
+		// gets a later millisecond, so that "newest first" is the order of ids.
+		for time.Now().UnixMilli() <= m.Created.UnixMilli() {
+			runtime.Gosched()
+		}
 	}
 	first := must(t, ada.get(Prefix+"machines"), http.StatusOK)
 	rows := rowID.FindAllStringSubmatch(first.body, -1)
