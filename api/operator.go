@@ -21,6 +21,39 @@ type CreateTeamRequest struct {
 	Individual bool   `json:"individual"`
 }
 
+// TeamDetail is a team with its quotas (GET and POST /hangar/v1/teams/{id}).
+type TeamDetail struct {
+	Team
+	Quotas []TeamQuota `json:"quotas"`
+}
+
+// TeamQuota is one quota of a team. Name is machines, running, networks, publicIps, scripts or
+// snapshots; Limit is a count, or -1 for no limit; Source is "default" (the server's
+// --quota) or "team" (the team's override); Used is what the team holds now.
+type TeamQuota struct {
+	Name   string `json:"name"`
+	Limit  int    `json:"limit"`
+	Source string `json:"source"`
+	Used   int    `json:"used"`
+}
+
+// UpdateTeamRequest is the body of POST /hangar/v1/teams/{id}: quota overrides by name, a
+// count or -1 for no limit; null returns a quota to the default. Quotas not named keep what
+// they have.
+type UpdateTeamRequest struct {
+	Quotas map[string]*int `json:"quotas"`
+}
+
+// PublicIP is a public address reserved to a team: a static one attached to a machine
+// (MachineID) or kept after its machine was destroyed (MachineID null), or a dynamic one
+// attached to a running machine.
+type PublicIP struct {
+	Address   string  `json:"address"`
+	TeamID    string  `json:"teamId"`
+	MachineID *string `json:"machineId"`
+	Dynamic   bool    `json:"dynamic"`
+}
+
 // User is a person in a team. Role is "admin", "member" or "operator".
 type User struct {
 	ID        string `json:"id"`

@@ -19,6 +19,31 @@ func (c *Client) CreateTeam(ctx context.Context, req api.CreateTeamRequest) (*ap
 	return post[api.Team](ctx, c, "/teams", req)
 }
 
+// GetTeam returns a team (a handle or numeric id) with its quotas.
+func (c *Client) GetTeam(ctx context.Context, team string) (*api.TeamDetail, error) {
+	var out api.TeamDetail
+	if err := c.do(ctx, http.MethodGet, item("/teams", team), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UpdateTeam changes a team's quota overrides and returns the team with its quotas.
+func (c *Client) UpdateTeam(ctx context.Context, team string, req api.UpdateTeamRequest) (*api.TeamDetail, error) {
+	return post[api.TeamDetail](ctx, c, item("/teams", team), req)
+}
+
+// ListPublicIPs returns the public addresses reserved to team (a handle or numeric id), or to
+// every team when team is empty (the operator; a team admin sees the own team's).
+func (c *Client) ListPublicIPs(ctx context.Context, team string) ([]api.PublicIP, error) {
+	return list[api.PublicIP](ctx, c, "/publicIps", filter("team", team))
+}
+
+// ReleasePublicIP returns a static address that no machine uses to the pool.
+func (c *Client) ReleasePublicIP(ctx context.Context, address string) (*api.PublicIP, error) {
+	return post[api.PublicIP](ctx, c, item("/publicIps", address)+"/release", nil)
+}
+
 // ListUsers returns the users of team (a handle or numeric id), or of every team when team is
 // empty.
 func (c *Client) ListUsers(ctx context.Context, team string) ([]api.User, error) {

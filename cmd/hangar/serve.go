@@ -57,6 +57,7 @@ type ServeCmd struct {
 	MaxBody       int64         `default:"1048576" env:"HANGAR_MAX_BODY" help:"Largest request body in bytes."`
 	MaxUpload     int64         `default:"4194304" env:"HANGAR_MAX_UPLOAD" help:"Largest script upload (createScript) body in bytes."`
 	MaxListLimit  int           `default:"10000" env:"HANGAR_MAX_LIST_LIMIT" help:"Largest limit a list request may ask for; larger limits are lowered to it."`
+	Quota         []string      `name:"quota" env:"HANGAR_QUOTA" placeholder:"NAME=N" help:"Default per-team limit, repeatable (or comma-separated): machines, running, networks, publicIps, scripts, snapshots; N a count (0: none allowed) or -1/unlimited. Built in: machines=100 running=50 networks=16 publicIps=16 scripts=100 snapshots=200. Teams' overrides: hangar admin teams update --quota."`
 
 	ReadHeaderTimeout time.Duration `default:"10s" env:"HANGAR_READ_HEADER_TIMEOUT" help:"Time a client has to send a request's headers."`
 	ReadTimeout       time.Duration `default:"60s" env:"HANGAR_READ_TIMEOUT" help:"Time a client has to send a whole request, body included."`
@@ -128,6 +129,7 @@ func (c *cleanup) run() error {
 type settings struct {
 	cat           *core.Catalog
 	pool, private netip.Prefix
+	quotas        core.QuotaLimits // --quota, over core.DefaultQuotas
 }
 
 // start binds the listener, opens the store, bootstraps, and starts the engine and the HTTP
@@ -166,7 +168,8 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (_ *serv
 		return nil, err
 	}
 	drv := drivers.drv
-	env := &lifecycle.Env{Clock: core.SystemClock{}, PublicPool: set.pool, DefaultNet: set.private, Expect: drv.Expect}
+	env := &lifecycle.Env{Clock: core.SystemClock{}, PublicPool: set.pool, DefaultNet: set.private, Expect: drv.Expect,
+		Quotas: set.quotas}
 	eng, err := engine.New(engine.Config{Store: db, Drivers: hypervisor.Single{Driver: drv}, Env: env, Logger: log,
 		Workers: c.Workers, ResetLeases: single, WatchInterval: c.QEMU.Watch, OnStep: met.EngineStep})
 	if err != nil {
@@ -260,7 +263,27 @@ func (c *ServeCmd) settings() (settings, error) {
 	if c.SimTimeScale < 0 {
 		return settings{}, errors.New("--sim-time-scale cannot be negative")
 	}
-	return settings{cat: cat, pool: pool, private: private}, nil
+	quotas, err := parseQuotas(c.Quota)
+	if err != nil {
+		return settings{}, err
+	}
+	return settings{cat: cat, pool: pool, private: private, quotas: quotas}, nil
+}
+
+// parseQuotas reads the --quota flags: NAME=N each, a name at most once.
+func parseQuotas(flags []string) (core.QuotaLimits, error) {
+	out := core.QuotaLimits{}
+	for _, f := range flags {
+		q, n, err := core.ParseQuotaSetting(f)
+		if err != nil {
+			return nil, fmt.Errorf("--quota: %s", core.ErrorMessage(err))
+		}
+		if _, dup := out[q]; dup {
+			return nil, fmt.Errorf("--quota: %s is given twice", q)
+		}
+		out[q] = n
+	}
+	return out, nil
 }
 
 // listen binds addr, the value of flag (--listen, --metrics-listen). The server closes the

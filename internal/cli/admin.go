@@ -41,12 +41,13 @@ type Admin struct {
 	Data   string `name:"data" env:"HANGAR_DATA" default:"./hangar-data" placeholder:"DIR" help:"Data directory of a local server, only used to find operator.key when no API key is given (default: ${default})."`
 	Output string `name:"output" short:"o" env:"HANGAR_OUTPUT" enum:"text,json,csv" default:"text" help:"Output format: text, json (exactly one JSON document on stdout) or csv (usage only)."`
 
-	Teams     TeamsCmd     `cmd:"" help:"List and create teams."`
+	Teams     TeamsCmd     `cmd:"" help:"List, create, show and update teams and their quotas."`
 	Users     UsersCmd     `cmd:"" help:"List and create users."`
 	Keys      KeysCmd      `cmd:"" help:"List, create and revoke API keys."`
 	Templates TemplatesCmd `cmd:"" help:"List, create and delete machine templates."`
 	Networks  NetworksCmd  `cmd:"" help:"List, create and delete private networks."`
 	Hosts     HostsCmd     `cmd:"" help:"List, create, update and delete hosts and their capacity."`
+	PublicIPs PublicIPsCmd `cmd:"" name:"public-ips" help:"List and release teams' reserved public IPs."`
 	Sim       SimCmd       `cmd:"" help:"Control the simulated hypervisor."`
 	Usage     UsageCmd     `cmd:"" help:"Report a month's machine usage per team and machine type."`
 	Audit     AuditCmd     `cmd:"" help:"Show the audit log of state-changing calls, newest first."`

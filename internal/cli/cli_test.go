@@ -158,7 +158,15 @@ const (
 	host     = `{"id":"h1","name":"sim-ny2-1","region":"East Coast (NY2)","available":true,"capacity":{"P4000":4,"C1":50},"used":{"P4000":1},"dtCreated":"2026-11-27T10:00:00.000Z"}`
 	vmHost   = `{"id":"h2","name":"vmhost","region":"East Coast (NY2)","available":true,"capacity":{"P4000":2,"C1":8},"used":{},"dtCreated":"2026-11-27T10:00:00.000Z","hypervisor":{"driver":"qemu","accelerator":"tcg","gpus":{"Quadro P4000":["0000:65:00.0","0000:b3:00.0"]}}}`
 	fault    = `{"action":"start","remaining":2,"message":"boom"}`
-	usage    = `{"month":"2026-11","rows":[` +
+	teamQ    = `{"id":"te1a2b3c4","num":3,"name":"Acme","individual":false,"dtCreated":"2026-11-27T10:00:00.000Z","quotas":[` +
+		`{"name":"machines","limit":100,"source":"team","used":2},{"name":"networks","limit":-1,"source":"team","used":0},` +
+		`{"name":"scripts","limit":100,"source":"default","used":1}]}`
+	publicIP = `{"address":"198.18.0.7","teamId":"te1a2b3c4","machineId":null,"dynamic":false}`
+	quotaTbl = "QUOTA     LIMIT      SOURCE   USED\n" +
+		"machines  100        team     2\n" +
+		"networks  unlimited  team     0\n" +
+		"scripts   100        default  1\n"
+	usage = `{"month":"2026-11","rows":[` +
 		`{"teamId":"te1a2b3c4","teamName":"Acme","machineType":"P4000","machines":2,"secondsUsed":5400.5,"storageSecondsUsed":7200,"cost":"0.77"},` +
 		`{"teamId":"te1a2b3c4","teamName":"Acme","machineType":"C1","machines":1,"secondsUsed":0,"storageSecondsUsed":3600,"cost":null}]}`
 )
@@ -183,6 +191,20 @@ func TestCommands(t *testing.T) {
 		{name: "teams create", args: []string{"teams", "create", "--name", "Acme", "--individual"},
 			route: "POST /hangar/v1/teams", reply: team, body: `{"name":"Acme","individual":true}`,
 			json: team, text: "created team te1a2b3c4 (Acme)\n"},
+		{name: "teams show", args: []string{"teams", "show", "te1a2b3c4"}, route: "GET /hangar/v1/teams/te1a2b3c4",
+			reply: teamQ, json: teamQ,
+			text: "team te1a2b3c4 (Acme), num 3, individual false, created 2026-11-27T10:00:00.000Z\n" + quotaTbl},
+		{name: "teams update", args: []string{"teams", "update", "3", "--quota", "machines=100", "--quota", "networks=unlimited",
+			"--quota", "scripts=default", "--quota", "running=0"},
+			route: "POST /hangar/v1/teams/3", reply: teamQ, body: `{"quotas":{"machines":100,"networks":-1,"scripts":null,"running":0}}`,
+			json: teamQ,
+			text: "updated team te1a2b3c4\nteam te1a2b3c4 (Acme), num 3, individual false, created 2026-11-27T10:00:00.000Z\n" + quotaTbl},
+		{name: "public-ips list", args: []string{"public-ips", "list", "--team", "te1a2b3c4"}, route: "GET /hangar/v1/publicIps",
+			reply: "[" + publicIP + "]", query: "team=te1a2b3c4", json: "[" + publicIP + "]",
+			text: "ADDRESS     TEAM       MACHINE  KIND\n198.18.0.7  te1a2b3c4  -        static\n"},
+		{name: "public-ips release", args: []string{"public-ips", "release", "198.18.0.7"},
+			route: "POST /hangar/v1/publicIps/198.18.0.7/release", reply: publicIP, json: publicIP,
+			text: "released public IP 198.18.0.7 (team te1a2b3c4)\n"},
 		{name: "users list", args: []string{"users", "list", "--team", "3"}, route: "GET /hangar/v1/users",
 			reply: "[" + user + "]", query: "team=3", json: "[" + user + "]",
 			text: "ID        EMAIL  NAME   TEAM       ROLE   CREATED\nu1a2b3c4  a@b.c  Ada L  te1a2b3c4  admin  2026-11-27T10:00:00.000Z\n"},
@@ -425,5 +447,25 @@ func TestTenantTextIsPrintedSafely(t *testing.T) {
 	r = b.run(t, "admin", "teams", "list")
 	if r.code == 0 || strings.Contains(r.stderr, "\x1b") || !strings.Contains(r.stderr, `bad name \x1b[31mred`) {
 		t.Errorf("error printed as %q (code %d), want the escape shown escaped", r.stderr, r.code)
+	}
+}
+
+// TestTeamsUpdateBadQuota: a bad --quota is refused before anything is sent.
+func TestTeamsUpdateBadQuota(t *testing.T) {
+	for _, tc := range []struct{ flag, want string }{
+		{"gpus=1", `unknown quota "gpus"`},
+		{"gpus=default", `unknown quota "gpus"`},
+		{"networks=-2", `quota networks: quota limit "-2" must be a count`},
+		{"networks=lots", `quota networks: quota limit "lots" must be a count`},
+		{"networks", `quota "networks" must be NAME=N`},
+	} {
+		b := setup(t)
+		r := b.run(t, "admin", "teams", "update", "te1", "--quota", tc.flag)
+		if r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("--quota %s: exit %d, stderr %q; want an error containing %q", tc.flag, r.code, r.stderr, tc.want)
+		}
+		if len(b.seen) != 0 {
+			t.Errorf("--quota %s: the server saw %d requests", tc.flag, len(b.seen))
+		}
 	}
 }

@@ -157,10 +157,19 @@ func (e *Engine) fireTimers(ctx context.Context, j job, m core.Machine) {
 		}
 		if !due.IsZero() && cur.SnapshotAt != nil && cur.SnapshotAt.Equal(due) {
 			if taken != "" {
-				if err := e.recordSnapshot(tx, cur.ID, taken, core.SnapshotAuto); err != nil {
+				fits, err := e.snapshotFits(tx, cur)
+				if err != nil {
 					return err
 				}
-				recorded = true
+				if fits {
+					if err := e.recordSnapshot(tx, cur.ID, taken, core.SnapshotAuto); err != nil {
+						return err
+					}
+					recorded = true
+				} else { // deleted from the driver below, as one taken for a timer that moved
+					e.log.Warn("engine: auto-snapshot not kept: the team is at its snapshots quota",
+						"machine", cur.ID, "team", cur.TeamID)
+				}
 			}
 			cur.SnapshotAt = lifecycle.NextAutoSnapshot(&cur, due, now)
 			if prune, err = retention(tx, cur); err != nil {
@@ -201,6 +210,41 @@ func (e *Engine) fireTimers(ctx context.Context, j job, m core.Machine) {
 		}
 		e.dropSnapshots(ctx, dctx, sn, m, prune)
 	}
+}
+
+// snapshotFits reports whether one more automatic snapshot of m keeps its team within its
+// snapshots quota, counting the automatic snapshot of m that retention then prunes: a
+// machine that only rotates its snapshots never grows the count, even over a lowered quota.
+func (e *Engine) snapshotFits(tx store.Tx, m core.Machine) (bool, error) {
+	limits, _, err := e.env.TeamLimits(tx, m.TeamID)
+	if err != nil {
+		return false, err
+	}
+	limit := limits[core.QuotaSnapshots]
+	if limit == core.Unlimited {
+		return true, nil
+	}
+	usage, err := tx.TeamUsage(m.TeamID, core.QuotaSnapshots)
+	if err != nil {
+		return false, err
+	}
+	all, err := tx.ListSnapshots(m.ID)
+	if err != nil {
+		return false, err
+	}
+	keep := DefaultAutoSnapshotSaveCount
+	if m.AutoSnapshotSaveCount != nil {
+		keep = *m.AutoSnapshotSaveCount
+	}
+	live := 0
+	for _, s := range all {
+		if s.Kind == core.SnapshotAuto && !s.Pruned && (m.RestorePointSnapshotID == nil || s.ID != *m.RestorePointSnapshotID) {
+			live++
+		}
+	}
+	now := usage[core.QuotaSnapshots]
+	after := now + 1 - max(0, live+1-keep)
+	return after <= limit || after <= now, nil
 }
 
 // retention marks the automatic snapshots of m beyond autoSnapshotSaveCount (oldest first)

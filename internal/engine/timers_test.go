@@ -541,3 +541,73 @@ func TestScriptRunsAreRecorded(t *testing.T) {
 		t.Fatalf("script machines = %+v", runs)
 	}
 }
+
+// TestAutoSnapshotQuota: automatic snapshots stop at the team's snapshots quota (the driver
+// keeps none that the store does not record), while a machine at its save count still
+// replaces its oldest one.
+func TestAutoSnapshotQuota(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	limit := 3
+	if _, err := b.svc.UpdateTeamQuotas(ctx, b.admin, b.admin.Team.ID, map[core.Quota]*int{core.QuotaSnapshots: &limit}); err != nil {
+		t.Fatal(err)
+	}
+	hourly := func(c *service.CreateMachine) {
+		c.PerformAutoSnapshot, c.AutoSnapshotFrequency, c.AutoSnapshotSaveCount = true, ptrTo("hour"), hours(2)
+		c.ShutdownTimeoutSet = true
+	}
+	m1 := b.ready(t, hourly)
+	m2 := b.ready(t, hourly)
+	var first []string
+	for i := range 5 {
+		b.advance(t, time.Hour)
+		if i == 1 {
+			first = append(snapshotIDs(b.snapshots(t, m1.ID)), snapshotIDs(b.snapshots(t, m2.ID))...)
+		}
+	}
+	s1, s2 := b.snapshots(t, m1.ID), b.snapshots(t, m2.ID)
+	if len(s1)+len(s2) != limit {
+		t.Fatalf("%d + %d snapshots kept, want %d in all", len(s1), len(s2), limit)
+	}
+	for _, m := range []core.Machine{m1, m2} {
+		if got, want := b.drv.SnapshotIDs(m.ID), snapshotIDs(b.snapshots(t, m.ID)); !slices.Equal(got, want) {
+			t.Fatalf("machine %s: driver holds %v, store %v", m.ID, got, want)
+		}
+	}
+	// The machine at its save count kept rotating: its snapshots are not those of hour two.
+	full := s1
+	if len(s2) == 2 {
+		full = s2
+	}
+	if len(full) != 2 || slices.Contains(first, full[1].ID) {
+		t.Fatalf("the machine at its save count holds %v; it should have replaced %v", snapshotIDs(full), first)
+	}
+}
+
+// TestDynamicIPOverQuotaFailsProvisioning: a dynamic IP the create admitted but that the
+// team's publicIps quota no longer allows when provisioning ends fails the start (the machine
+// is off, its events in error naming the quota) instead of retrying for ever.
+func TestDynamicIPOverQuotaFailsProvisioning(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	limit := 1
+	if _, err := b.svc.UpdateTeamQuotas(ctx, b.admin, b.admin.Team.ID, map[core.Quota]*int{core.QuotaPublicIPs: &limit}); err != nil {
+		t.Fatal(err)
+	}
+	dyn := b.create(t, func(c *service.CreateMachine) { c.DynamicPublicIP = true })
+	b.create(t, func(c *service.CreateMachine) { c.AssignPublicIP = true }) // takes the one address now
+	b.advance(t, b.tim.Provisioning)
+	d := b.wantState(t, dyn.ID, core.StateOff)
+	if d.Machine.PublicIP != nil {
+		t.Fatalf("the failed machine holds %s", *d.Machine.PublicIP)
+	}
+	found := false
+	for _, ev := range d.Events {
+		if ev.State == core.EventError && strings.Contains(ev.ErrorMsg, `(quota "publicIps")`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no event in error names the publicIps quota: %+v", d.Events)
+	}
+}

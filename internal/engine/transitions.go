@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"errors"
+
 	"hangar/internal/core"
 	"hangar/internal/hypervisor"
 	"hangar/internal/lifecycle"
@@ -38,7 +40,7 @@ func (e *Engine) complete(tx store.Tx, m *core.Machine, res hypervisor.Result, s
 		}
 		if m.DynamicPublicIP {
 			if err := e.env.AllocatePublicIP(tx, m, true); err != nil {
-				if core.ErrorCode(err) == core.Unavailable {
+				if core.ErrorCode(err) == core.Unavailable || errors.Is(err, core.ErrQuotaExceeded) {
 					return e.fail(tx, m, core.ErrorMessage(err))
 				}
 				return err

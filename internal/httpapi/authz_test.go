@@ -13,6 +13,7 @@ import (
 	"hangar/api"
 	"hangar/internal/core"
 	"hangar/internal/service"
+	"hangar/internal/store"
 )
 
 // caller is a kind of caller of the authorization matrix.
@@ -107,6 +108,19 @@ func (fx *matrixFix) freshScript() string {
 		map[string]any{"scriptName": fmt.Sprint("dave-", fx.seq()), "scriptText": "echo dave"}).must(fx.t, 200).obj(fx.t)["id"].(string)
 }
 
+// keptIP is a fresh static public IP that team A keeps without a machine (as a destroy
+// without releasePublicIp leaves it).
+func (fx *matrixFix) keptIP() string {
+	addr := fmt.Sprintf("198.19.254.%d", fx.seq()%250+1)
+	team := fx.e.TeamA
+	if err := fx.e.db.Write(context.Background(), func(tx store.Tx) error {
+		return tx.InsertPublicIP(&core.PublicIP{Address: addr, TeamID: &team})
+	}); err != nil && core.ErrorCode(err) != core.Conflict {
+		fx.t.Fatal(err)
+	}
+	return addr
+}
+
 // opCreate creates an object through the operator API and returns its id.
 func (fx *matrixFix) opCreate(path string, body map[string]any) string {
 	return fx.e.call(fx.t, fx.e.Operator.Key, "POST", path, body).must(fx.t, 200).obj(fx.t)["id"].(string)
@@ -120,6 +134,12 @@ func newMatrixFix(t *testing.T, e *env) *matrixFix {
 		t.Fatal(err)
 	}
 	fx.op = op
+	// The matrix makes far more of team A's machines and networks than a team may by default.
+	unlimited := core.Unlimited
+	if _, err := e.Svc.UpdateTeamQuotas(ctx, op, e.TeamA, map[core.Quota]*int{core.QuotaMachines: &unlimited,
+		core.QuotaRunning: &unlimited, core.QuotaNetworks: &unlimited}); err != nil {
+		t.Fatal(err)
+	}
 	// The expired token is issued first, then the clock passes its lifetime (14 days here),
 	// before anything else exists.
 	fx.expired = e.call(t, "", "POST", "/users/login", map[string]any{"email": e.Alice.Email, "password": e.Alice.Password}).
@@ -324,6 +344,15 @@ func matrixRows() map[string]matrixRow {
 		"POST " + op + "/teams": {post(fixed(op+"/teams"), func(fx *matrixFix) any {
 			return map[string]any{"name": fmt.Sprint("Team ", fx.seq())}
 		}), opOnly(200)},
+		"GET " + op + "/teams/{id}": {get(func(fx *matrixFix) string { return op + "/teams/" + fx.e.TeamA }), opOnly(200)},
+		"POST " + op + "/teams/{id}": {post(func(fx *matrixFix, _ caller) string { return op + "/teams/" + fx.e.TeamA },
+			func(*matrixFix) any { return map[string]any{"quotas": map[string]any{"scripts": 1000}} }), opOnly(200)},
+		// Public IPs: a team admin lists and releases the team's, the operator every team's.
+		"GET " + op + "/publicIps": {get(func(*matrixFix) string { return op + "/publicIps" }),
+			team(403, 403, 403, 200, 200, 200)},
+		"POST " + op + "/publicIps/{address}/release": {post(func(fx *matrixFix, _ caller) string {
+			return op + "/publicIps/" + fx.keptIP() + "/release"
+		}, nil), team(403, 403, 403, 200, 404, 200)},
 		"GET " + op + "/users": {get(func(*matrixFix) string { return op + "/users" }), opOnly(200)},
 		"POST " + op + "/users": {post(fixed(op+"/users"), func(fx *matrixFix) any {
 			return map[string]any{"team": fx.e.TeamA, "email": fmt.Sprint("new-", fx.seq(), "@acme.test"), "password": "correct horse",

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"hangar/internal/core"
+	"hangar/internal/store"
 )
 
 // goldenRun runs requests against one env in sequence, compares each body with its golden
@@ -241,6 +244,25 @@ func TestGolden(t *testing.T) {
 		"region": "Europe (AMS1)", "cidr": "10.70.0.1/24"}))
 	g.step("op_networks_delete", 204, del(op, "/hangar/v1/networks/"+nc))
 	g.step("op_networks_delete_in_use", 400, del(op, "/hangar/v1/networks/"+e.NetA))
+	// Quotas: the operator sets team C's overrides; a create over one names it.
+	g.step("op_teams_show", 200, get(op, "/hangar/v1/teams/"+teamC))
+	g.step("op_teams_show_not_found", 404, get(op, "/hangar/v1/teams/tenope123"))
+	g.step("op_teams_update", 200, post(op, "/hangar/v1/teams/"+teamC, map[string]any{"quotas": map[string]any{
+		"networks": 0, "machines": -1, "scripts": nil}}))
+	g.step("op_teams_update_unknown_quota", 400, post(op, "/hangar/v1/teams/"+teamC, map[string]any{"quotas": map[string]any{"gpus": 1}}))
+	g.step("op_networks_create_over_quota", 400, post(op, "/hangar/v1/networks", map[string]any{"team": teamC, "name": "One Too Many",
+		"region": "Europe (AMS1)", "cidr": "10.70.1.0/24"}))
+	// Public IPs: a static address team C kept after a destroy, released by the operator.
+	teamCID := teamC
+	if err := e.db.Write(t.Context(), func(tx store.Tx) error {
+		return tx.InsertPublicIP(&core.PublicIP{Address: "198.19.255.10", TeamID: &teamCID})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	g.step("op_public_ips_list", 200, get(op, "/hangar/v1/publicIps?team="+teamC))
+	g.step("op_public_ips_list_member_forbidden", 403, get(Bob, "/hangar/v1/publicIps"))
+	g.step("op_public_ips_release", 200, post(op, "/hangar/v1/publicIps/198.19.255.10/release", nil))
+	g.step("op_public_ips_release_not_found", 404, post(op, "/hangar/v1/publicIps/198.19.255.10/release", nil))
 	g.step("op_hosts_list", 200, get(op, "/hangar/v1/hosts?region="+q("East Coast (NY2)")))
 	g.step("op_hosts_list_bad_region", 400, get(op, "/hangar/v1/hosts?region=Mars"))
 	h := g.stepID("op_hosts_create", 200, post(op, "/hangar/v1/hosts", map[string]any{"name": "edge-1", "region": "Europe (AMS1)",

@@ -173,7 +173,7 @@ func normString(key, s string, known []string, names map[string]string) string {
 		return "<uuid>"
 	}
 	switch key {
-	case "privateIpAddress", "publicIpAddress":
+	case "privateIpAddress", "publicIpAddress", "address":
 		if a, err := netip.ParseAddr(s); err == nil && a.Is4() {
 			return "<ip>"
 		}

@@ -128,6 +128,64 @@ func (s *Server) opCreateTeam(c *call) (reply, error) {
 	return ok(toTeam(t))
 }
 
+func toTeamDetail(d service.TeamDetail) api.TeamDetail {
+	out := api.TeamDetail{Team: toTeam(d.Team), Quotas: make([]api.TeamQuota, 0, len(d.Quotas))}
+	for _, q := range d.Quotas {
+		src := "default"
+		if q.Override {
+			src = "team"
+		}
+		out.Quotas = append(out.Quotas, api.TeamQuota{Name: string(q.Quota), Limit: q.Limit, Source: src, Used: q.Used})
+	}
+	return out
+}
+
+func (s *Server) opShowTeam(c *call) (reply, error) {
+	d, err := s.svc.GetTeam(c.ctx(), c.pr, c.p.pathID("id"))
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(toTeamDetail(d))
+}
+
+func (s *Server) opUpdateTeam(c *call) (reply, error) {
+	var req api.UpdateTeamRequest
+	if err := c.p.decode(&req); err != nil {
+		return reply{}, err
+	}
+	set := make(map[core.Quota]*int, len(req.Quotas))
+	for name, n := range req.Quotas {
+		set[core.Quota(name)] = n
+	}
+	d, err := s.svc.UpdateTeamQuotas(c.ctx(), c.pr, c.p.pathID("id"), set)
+	if err != nil {
+		return reply{}, err
+	}
+	c.setTarget(d.Team.ID)
+	return ok(toTeamDetail(d))
+}
+
+func toPublicIP(ip core.PublicIP) api.PublicIP {
+	out := api.PublicIP{Address: ip.Address, MachineID: ip.MachineID, Dynamic: ip.Dynamic}
+	if ip.TeamID != nil {
+		out.TeamID = *ip.TeamID
+	}
+	return out
+}
+
+func (s *Server) opListPublicIPs(c *call) (reply, error) {
+	ips, err := s.svc.ListPublicIPs(c.ctx(), c.pr, c.p.query("team"))
+	return okList(mapAll(ips, toPublicIP), err)
+}
+
+func (s *Server) opReleasePublicIP(c *call) (reply, error) {
+	ip, err := s.svc.ReleasePublicIP(c.ctx(), c.pr, c.p.pathID("address"))
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(toPublicIP(ip))
+}
+
 func (s *Server) opListUsers(c *call) (reply, error) {
 	us, err := s.svc.AdminListUsers(c.ctx(), c.pr, c.p.query("team"))
 	return okList(mapAll(us, toOpUser), err)
@@ -325,11 +383,13 @@ func (s *Server) operatorRoutes() []Route {
 	}
 	get, post, del := http.MethodGet, http.MethodPost, http.MethodDelete
 	// Users list and revoke their own keys (team admins their team's; service.ListKeys).
+	// The same level for the public IPs below: service.ListPublicIPs decides.
 	user := func(method, path string, h handlerFunc) Route {
 		return Route{Method: method, Pattern: api.OperatorPrefix + path, Auth: AuthUser, handler: h}
 	}
 	return []Route{
 		r(get, "/teams", s.opListTeams), r(post, "/teams", s.opCreateTeam),
+		r(get, "/teams/{id}", s.opShowTeam), r(post, "/teams/{id}", s.opUpdateTeam),
 		r(get, "/users", s.opListUsers), r(post, "/users", s.opCreateUser),
 		user(get, "/keys", s.opListKeys), r(post, "/keys", s.opCreateKey), user(post, "/keys/{id}/revoke", s.opRevokeKey),
 		r(get, "/templates", s.opListTemplates), r(post, "/templates", s.opCreateTemplate),
@@ -339,6 +399,8 @@ func (s *Server) operatorRoutes() []Route {
 		r(get, "/hosts", s.opListHosts), r(post, "/hosts", s.opCreateHost), r(post, "/hosts/{id}", s.opUpdateHost),
 		r(del, "/hosts/{id}", s.opDeleteHost),
 		r(get, "/sim/faults", s.opListFaults), r(post, "/sim/faults", s.opAddFault),
+		// Team admins list and release their team's public IPs (the operator any team's).
+		user(get, "/publicIps", s.opListPublicIPs), user(post, "/publicIps/{address}/release", s.opReleasePublicIP),
 		r(get, "/usage", s.opUsage),
 		r(get, "/audit", s.opListAudit),
 	}

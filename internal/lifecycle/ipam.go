@@ -101,7 +101,8 @@ func (e *Env) AllocatePrivateIP(tx store.Tx, m *core.Machine, network *core.Netw
 }
 
 // AllocatePublicIP attaches a public address to m. A static address reuses one the team
-// still holds from a destroyed machine before taking a new one from the pool.
+// still holds from a destroyed machine before taking a new one from the pool; a new one
+// must fit the team's publicIps quota (core.QuotaExceeded otherwise).
 func (e *Env) AllocatePublicIP(tx store.Tx, m *core.Machine, dynamic bool) error {
 	if m.PublicIP != nil {
 		return nil
@@ -120,6 +121,10 @@ func (e *Env) AllocatePublicIP(tx store.Tx, m *core.Machine, dynamic bool) error
 			m.PublicIP = &ip.Address
 			return nil
 		}
+	}
+	// A new address from the pool: the team's publicIps quota decides.
+	if err := e.CheckQuota(tx, m.TeamID, core.QuotaPublicIPs); err != nil {
+		return err
 	}
 	lo, hi, ok := hostRange(e.PublicPool)
 	if !ok {

@@ -18,6 +18,9 @@ type Env struct {
 	PublicPool netip.Prefix                   // public addresses (static and dynamic)
 	DefaultNet netip.Prefix                   // private range of machines without a network
 	Expect     func(core.State) time.Duration // the driver's typical dwell per state
+	// Quotas are the operator's default limits per team (`hangar serve --quota`), over
+	// core.DefaultQuotas; a team's overrides in the store take precedence.
+	Quotas core.QuotaLimits
 }
 
 // Enter moves m into state s now and schedules the engine: transitional states are looked at

@@ -88,7 +88,8 @@ func Reschedule(m *core.Machine) {
 // Apply applies a user action (start, stop, restart) to m inside tx, as the API does and
 // as auto-shutdown does (spec §3.2): an illegal transition is a Conflict, a no-op changes
 // nothing and returns false. The in-progress operation is cancelled and a new event starts.
-// A start that finds no host slot ends its event in error and leaves m off. m is not written.
+// A start that finds no host slot ends its event in error and leaves m off; a start over the
+// team's running quota fails with core.QuotaExceeded. m is not written.
 func (e *Env) Apply(tx store.Tx, m *core.Machine, action core.Action) (bool, error) {
 	next, outcome := core.NextState(m.State, action)
 	switch outcome {
@@ -96,6 +97,13 @@ func (e *Env) Apply(tx store.Tx, m *core.Machine, action core.Action) (bool, err
 		return false, core.Errorf(core.Conflict, "Cannot %s machine %s while it is %s", action, m.ID, m.State)
 	case core.OutcomeNoop:
 		return false, nil
+	}
+	if next == core.StateStarting {
+		// A start from off makes one more running machine: over the team's quota the call
+		// fails, before anything is written.
+		if err := e.CheckQuota(tx, m.TeamID, core.QuotaRunning); err != nil {
+			return false, err
+		}
 	}
 	if err := e.FinishEvent(tx, m.OpEvent, core.EventCancelled, "superseded by "+string(action)); err != nil {
 		return false, err

@@ -294,6 +294,20 @@ func (s *Service) createInTx(tx store.Tx, p core.Principal, c CreateMachine, new
 		}
 		m.ScriptID = &sc.ID
 	}
+	// A new machine is one more machine and one more running one (provisioning holds a host
+	// slot); its initial snapshot and, when it starts at once, its dynamic IP are reserved
+	// now. A static IP is checked where it is taken (AllocatePublicIP): reusing one the team
+	// kept adds nothing.
+	quotas := []core.Quota{core.QuotaMachines, core.QuotaRunning}
+	if c.TakeInitialSnapshot {
+		quotas = append(quotas, core.QuotaSnapshots)
+	}
+	if c.DynamicPublicIP && c.StartOnCreate {
+		quotas = append(quotas, core.QuotaPublicIPs)
+	}
+	if err := s.env.CheckQuota(tx, p.Team.ID, quotas...); err != nil {
+		return core.Machine{}, err
+	}
 	if err := s.env.AcquireCapacity(tx, &m); err != nil {
 		return core.Machine{}, asInvalid(err)
 	}

@@ -70,6 +70,9 @@ func (s *Service) CreateNetwork(ctx context.Context, p core.Principal, nn NewNet
 			return err
 		}
 		n.TeamID = t.ID
+		if err := s.env.CheckQuota(tx, t.ID, core.QuotaNetworks); err != nil {
+			return err
+		}
 		all, err := tx.ListNetworks("")
 		if err != nil {
 			return err
@@ -194,6 +197,11 @@ func (s *Service) CreateTeamNetwork(ctx context.Context, p core.Principal, nn Ne
 			}
 		default:
 			return invalid("regionId is required")
+		}
+		// Before the search for a free range: a team over its quota must not learn, or be
+		// stopped by, how full the shared pool is.
+		if err := s.env.CheckQuota(tx, p.Team.ID, core.QuotaNetworks); err != nil {
+			return err
 		}
 		all, err := tx.ListNetworks("")
 		if err != nil {

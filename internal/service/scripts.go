@@ -53,6 +53,9 @@ func (s *Service) CreateScript(ctx context.Context, p core.Principal, ns NewScri
 				return core.Errorf(core.NotFound, "Machine %s not found", *ns.MachineID)
 			}
 		}
+		if err := s.env.CheckQuota(tx, p.Team.ID, core.QuotaScripts); err != nil {
+			return err
+		}
 		if err := tx.CreateScript(&sc); err != nil {
 			if core.ErrorCode(err) == core.Conflict {
 				return invalid("a script named %q already exists", sc.Name)

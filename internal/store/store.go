@@ -56,6 +56,17 @@ type Tx interface {
 	GetTeamByNum(num int64) (core.Team, error)
 	// ListTeams returns every team ordered by Num.
 	ListTeams() ([]core.Team, error)
+	// TeamQuotas returns the quota overrides of a team (no entry: the default applies).
+	TeamQuotas(teamID string) (core.QuotaLimits, error)
+	// SetTeamQuota sets a team's override of quota q to *limit, or removes it (nil). The team
+	// must exist.
+	SetTeamQuota(teamID string, q core.Quota, limit *int) error
+	// TeamUsage returns what a team holds of each quota (core.Quota says what each counts;
+	// a machine still provisioning with TakeInitialSnapshot counts as one snapshot).
+	// Read in a write transaction, it conflicts with concurrent writes that change the
+	// counts, so a check and the write it allows commit together or not at all.
+	// Only the quotas qs are counted (every quota without any): a check pays for what it asks.
+	TeamUsage(teamID string, qs ...core.Quota) (core.QuotaLimits, error)
 
 	// CreateUser inserts u. Conflict if the id or the email (case-insensitive) exists.
 	CreateUser(u *core.User) error

@@ -19,12 +19,17 @@ func TestListPagination(t *testing.T) {
 	w := setup(t)
 	ctx := context.Background()
 	ada := w.signedIn("ada")
+	unlimited := core.Unlimited // 120 machines: more than a team may have by default
+	if _, err := w.svc.UpdateTeamQuotas(ctx, w.ps["operator"], w.ps["ada"].Team.ID, map[core.Quota]*int{
+		core.QuotaMachines: &unlimited, core.QuotaRunning: &unlimited}); err != nil {
+		t.Fatal(err)
+	}
 	var ids []string
 	for i := range 120 {
 		m := w.create("ada", "m"+strconv.Itoa(i), "")
 		ids = append(ids, m.ID)
-		// "Newest first" orders by dtCreated, in milliseconds: two creates in the same
-		// millisecond have no defined order, so each gets its own.
+		// dtCreated has millisecond precision and ties are ordered by id: the next machine
+		// gets a later millisecond, so that "newest first" is the order of ids.
 		for time.Now().UnixMilli() <= m.Created.UnixMilli() {
 			runtime.Gosched()
 		}

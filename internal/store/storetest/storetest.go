@@ -20,6 +20,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		fn   func(*testing.T, *bundle)
 	}{
 		{"Teams", testTeams},
+		{"TeamQuotas", testTeamQuotas},
+		{"TeamUsage", testTeamUsage},
 		{"Users", testUsers},
 		{"APIKeys", testAPIKeys},
 		{"AccessTokens", testAccessTokens},
