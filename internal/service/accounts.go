@@ -165,7 +165,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (LoginResul
 	}
 	secret := core.NewSecret(32)
 	now := s.clock.Now()
-	t := core.AccessToken{Hash: SecretHash(secret), UserID: p.User.ID, Created: now, Expires: now.Add(s.cfg.TokenTTL)}
+	t := core.AccessToken{ID: core.NewID(core.PrefixLoginToken, 10), Hash: SecretHash(secret), UserID: p.User.ID, Created: now, Expires: now.Add(s.cfg.TokenTTL)}
 	if err := s.write(ctx, func(tx store.Tx) error { return tx.CreateAccessToken(&t) }); err != nil {
 		return LoginResult{}, err
 	}
