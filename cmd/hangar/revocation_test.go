@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"os"
 	"testing"
+
+	"hangar/internal/store/postgres/pgtest"
 )
 
 // withStdin makes os.Stdin read text for the rest of the test (hangar admin users update
@@ -90,5 +92,71 @@ func TestAdminEndsTokensAndAccounts(t *testing.T) {
 	}
 	if _, st := login(bob.Email, "a-brand-new-password"); st != 200 {
 		t.Fatalf("login after enable: %d", st)
+	}
+}
+
+// TestDisableAndLogoutAcrossReplicasOnPostgres: two hangar processes share one PostgreSQL
+// database. A user disabled on one replica is refused by the other at once, though it had
+// the key cached; enabled again there, the key works on the first; a logout on one ends the
+// token on the other.
+func TestDisableAndLogoutAcrossReplicasOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real hangar processes")
+	}
+	dsn := pgtest.SchemaURL(t, "e2e")
+	flags := []string{"--database", dsn, "--no-default-fleet"}
+	dataA := t.TempDir()
+	a := startProc(t, dataA, flags...)
+	b := startProc(t, t.TempDir(), flags...)
+	op := a.ts(readKey(t, dataA))
+	opB := b.ts(op.Key)
+	admin := newTeamAdmin(t, op)
+	var keys []struct{ UserID string }
+	if st := a.ts("").do(t, admin, "GET", "/hangar/v1/keys", nil, &keys); st != 200 || len(keys) != 1 {
+		t.Fatalf("admin's keys: %d %+v", st, keys)
+	}
+	user := keys[0].UserID
+	status := func(p *proc, key string) int { return p.ts("").do(t, key, "GET", "/machines/getMachines", nil, nil) }
+	for range 3 {
+		for _, p := range []*proc{a, b} {
+			if st := status(p, admin); st != 200 {
+				t.Fatalf("%s: %d before anything", p.url, st)
+			}
+		}
+	}
+	if st := op.do(t, op.Key, "POST", "/hangar/v1/users/"+user, map[string]any{"disabled": true}, nil); st != 200 {
+		t.Fatalf("disable on a: %d", st)
+	}
+	if st := status(b, admin); st != 401 {
+		t.Fatalf("replica b after a disable on a: %d, want 401", st)
+	}
+	if st := opB.do(t, op.Key, "POST", "/hangar/v1/users/"+user, map[string]any{"disabled": false}, nil); st != 200 {
+		t.Fatalf("enable on b: %d", st)
+	}
+	if st := status(a, admin); st != 200 {
+		t.Fatalf("replica a after an enable on b: %d, want 200", st)
+	}
+
+	var tok struct{ ID string }
+	email := ""
+	var users []struct{ ID, Email string }
+	op.do(t, op.Key, "GET", "/hangar/v1/users", nil, &users)
+	for _, u := range users {
+		if u.ID == user {
+			email = u.Email
+		}
+	}
+	if st := a.ts("").do(t, "", "POST", "/users/login", map[string]any{"email": email, "password": "correct horse"}, &tok); st != 200 {
+		t.Fatalf("login on a: %d", st)
+	}
+	q := "?access_token=" + url.QueryEscape(tok.ID)
+	if st := a.ts("").do(t, "", "GET", "/machines/getMachines"+q, nil, nil); st != 200 {
+		t.Fatalf("token on a: %d", st)
+	}
+	if st := b.ts("").do(t, "", "POST", "/users/logout"+q, nil, nil); st != 204 {
+		t.Fatalf("logout on b: %d", st)
+	}
+	if st := a.ts("").do(t, "", "GET", "/machines/getMachines"+q, nil, nil); st != 401 {
+		t.Fatalf("replica a after a logout on b: %d, want 401", st)
 	}
 }
