@@ -62,7 +62,17 @@ type User struct {
 	LastName  string `json:"lastname"`
 	TeamID    string `json:"teamId"`
 	Role      string `json:"role"`
+	Disabled  bool   `json:"disabled"`
 	DtCreated string `json:"dtCreated"`
+}
+
+// UpdateUserRequest is the body of POST /hangar/v1/users/{id} ({id} a user handle or email);
+// absent fields stay as they are. Disabled true ends the user's login tokens and console
+// sessions and refuses their API keys until Disabled is false again; a Password ends the
+// user's login tokens and console sessions.
+type UpdateUserRequest struct {
+	Disabled *bool   `json:"disabled,omitempty"`
+	Password *string `json:"password,omitempty"`
 }
 
 // CreateUserRequest is the body of POST /hangar/v1/users. Team is a team handle or numeric id;
@@ -76,15 +86,21 @@ type CreateUserRequest struct {
 	Admin     bool   `json:"admin"`
 }
 
-// APIKey is a stored API key. Key, the secret, is set only in the response that creates it.
+// APIKey is a stored credential: an API key, or a users/login token. Kind says which: "key"
+// (made by hangar admin keys create), "apiToken" (POST /apiTokens/createPublic, the node
+// CLI's login), "session" (a web console sign-in) or "login" (a users/login access token,
+// which has Expires and no Prefix). Key, the secret, is set only in the response that
+// creates it.
 type APIKey struct {
 	ID        string  `json:"id"`
 	UserID    string  `json:"userId"`
 	Name      string  `json:"name"`
+	Kind      string  `json:"kind"`
 	Prefix    string  `json:"prefix"`
 	DtCreated string  `json:"dtCreated"`
 	LastUsed  *string `json:"lastUsed"`
 	Revoked   *string `json:"revoked"`
+	Expires   *string `json:"expires,omitempty"`
 	Key       string  `json:"key,omitempty"`
 }
 

@@ -17,9 +17,11 @@ func TestOperatorShapes(t *testing.T) {
 		doc  string
 	}{
 		{"team", &api.Team{}, `{"id":"te1a2b3c4","num":3,"name":"Acme","individual":false,"dtCreated":"2026-11-27T10:00:00.000Z"}`},
-		{"user", &api.User{}, `{"id":"u1a2b3c4","email":"a@b.c","firstname":"Ada","lastname":"L","teamId":"te1a2b3c4","role":"admin","dtCreated":"2026-11-27T10:00:00.000Z"}`},
-		{"key created", &api.APIKey{}, `{"id":"k1","userId":"u1","name":"default","prefix":"3f9a1c","dtCreated":"2026-11-27T10:00:00.000Z","lastUsed":null,"revoked":null,"key":"3f9a1cxyz"}`},
-		{"key listed", &api.APIKey{}, `{"id":"k1","userId":"u1","name":"default","prefix":"3f9a1c","dtCreated":"2026-11-27T10:00:00.000Z","lastUsed":"2026-11-27T10:00:00.000Z","revoked":null}`},
+		{"user", &api.User{}, `{"id":"u1a2b3c4","email":"a@b.c","firstname":"Ada","lastname":"L","teamId":"te1a2b3c4","role":"admin","disabled":true,"dtCreated":"2026-11-27T10:00:00.000Z"}`},
+		{"key created", &api.APIKey{}, `{"id":"k1","userId":"u1","name":"default","kind":"key","prefix":"3f9a1c","dtCreated":"2026-11-27T10:00:00.000Z","lastUsed":null,"revoked":null,"key":"3f9a1cxyz"}`},
+		{"key listed", &api.APIKey{}, `{"id":"k1","userId":"u1","name":"default","kind":"key","prefix":"3f9a1c","dtCreated":"2026-11-27T10:00:00.000Z","lastUsed":"2026-11-27T10:00:00.000Z","revoked":null}`},
+		{"login token listed", &api.APIKey{}, `{"id":"lt1","userId":"u1","name":"login","kind":"login","prefix":"","dtCreated":"2026-11-27T10:00:00.000Z","lastUsed":null,"revoked":null,"expires":"2026-12-11T10:00:00.000Z"}`},
+		{"user update", &api.UpdateUserRequest{}, `{"disabled":false,"password":"correct horse"}`},
 		{"template", &api.Template{}, `{"id":"t1","name":"u","label":null,"os":"Ubuntu 22.04","osFamily":"linux","agentType":"LinuxHeadless","teamId":null,"region":"East Coast (NY2)","image":"","kernel":"","initrd":"","dtCreated":"2026-11-27T10:00:00.000Z"}`},
 		{"network", &api.Network{}, `{"id":"n1","num":7,"name":"lan","teamId":"te1","region":"East Coast (NY2)","cidr":"10.64.21.0/24","network":"10.64.21.0","netmask":"255.255.255.0","vlanId":7,"dtCreated":"2026-11-27T10:00:00.000Z"}`},
 		{"host", &api.Host{}, `{"id":"h1","name":"sim-ny2-1","region":"East Coast (NY2)","available":true,"capacity":{"P4000":4,"C1":50},"used":{"P4000":1},"dtCreated":"2026-11-27T10:00:00.000Z"}`},

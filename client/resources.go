@@ -55,7 +55,13 @@ func (c *Client) CreateUser(ctx context.Context, req api.CreateUserRequest) (*ap
 	return post[api.User](ctx, c, "/users", req)
 }
 
-// ListKeys returns the API keys of user (a handle), or of every user when user is empty.
+// UpdateUser disables or enables a user or sets their password; user is a handle or email.
+func (c *Client) UpdateUser(ctx context.Context, user string, req api.UpdateUserRequest) (*api.User, error) {
+	return post[api.User](ctx, c, item("/users", user), req)
+}
+
+// ListKeys returns the credentials (API keys of every kind and login tokens) of user (a
+// handle), or of every user when user is empty.
 // Secrets are never included.
 func (c *Client) ListKeys(ctx context.Context, user string) ([]api.APIKey, error) {
 	return list[api.APIKey](ctx, c, "/keys", filter("user", user))
@@ -66,7 +72,7 @@ func (c *Client) CreateKey(ctx context.Context, req api.CreateKeyRequest) (*api.
 	return post[api.APIKey](ctx, c, "/keys", req)
 }
 
-// RevokeKey revokes the API key id and returns it.
+// RevokeKey revokes the API key or login token id and returns it.
 func (c *Client) RevokeKey(ctx context.Context, id string) (*api.APIKey, error) {
 	return post[api.APIKey](ctx, c, item("/keys", id)+"/revoke", nil)
 }

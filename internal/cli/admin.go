@@ -26,9 +26,11 @@ const DefaultURL = "http://127.0.0.1:3102"
 const KeyFile = "operator.key"
 
 // Globals is what main binds for every command (kong.Bind(&cli.Globals{…})). Nil fields take
-// defaults: context.Background(), os.Stdout, os.Stderr and an HTTP client with a timeout.
+// defaults: context.Background(), os.Stdin, os.Stdout, os.Stderr and an HTTP client with a
+// timeout.
 type Globals struct {
 	Ctx        context.Context
+	Stdin      io.Reader
 	Stdout     io.Writer
 	Stderr     io.Writer
 	HTTPClient *http.Client
@@ -42,8 +44,8 @@ type Admin struct {
 	Output string `name:"output" short:"o" env:"HANGAR_OUTPUT" enum:"text,json,csv" default:"text" help:"Output format: text, json (exactly one JSON document on stdout) or csv (usage only)."`
 
 	Teams     TeamsCmd     `cmd:"" help:"List, create, show and update teams and their quotas."`
-	Users     UsersCmd     `cmd:"" help:"List and create users."`
-	Keys      KeysCmd      `cmd:"" help:"List, create and revoke API keys."`
+	Users     UsersCmd     `cmd:"" help:"List, create, disable and enable users, and set their passwords."`
+	Keys      KeysCmd      `cmd:"" help:"List, create and revoke API keys and login tokens."`
 	Templates TemplatesCmd `cmd:"" help:"List, create and delete machine templates."`
 	Networks  NetworksCmd  `cmd:"" help:"List, create and delete private networks."`
 	Hosts     HostsCmd     `cmd:"" help:"List, create, update and delete hosts and their capacity."`

@@ -150,9 +150,9 @@ func jsonOf(t *testing.T, s string) any {
 
 const (
 	team     = `{"id":"te1a2b3c4","num":3,"name":"Acme","individual":false,"dtCreated":"2026-11-27T10:00:00.000Z"}`
-	user     = `{"id":"u1a2b3c4","email":"a@b.c","firstname":"Ada","lastname":"L","teamId":"te1a2b3c4","role":"admin","dtCreated":"2026-11-27T10:00:00.000Z"}`
-	key      = `{"id":"k1","userId":"u1a2b3c4","name":"ci","prefix":"3f9a1c","dtCreated":"2026-11-27T10:00:00.000Z","lastUsed":null,"revoked":null,"key":"3f9a1csecret"}`
-	revoked  = `{"id":"k1","userId":"u1a2b3c4","name":"ci","prefix":"3f9a1c","dtCreated":"2026-11-27T10:00:00.000Z","lastUsed":null,"revoked":"2026-11-27T11:00:00.000Z"}`
+	user     = `{"id":"u1a2b3c4","email":"a@b.c","firstname":"Ada","lastname":"L","teamId":"te1a2b3c4","role":"admin","disabled":false,"dtCreated":"2026-11-27T10:00:00.000Z"}`
+	key      = `{"id":"k1","userId":"u1a2b3c4","name":"ci","kind":"key","prefix":"3f9a1c","dtCreated":"2026-11-27T10:00:00.000Z","lastUsed":null,"revoked":null,"key":"3f9a1csecret"}`
+	revoked  = `{"id":"k1","userId":"u1a2b3c4","name":"ci","kind":"key","prefix":"3f9a1c","dtCreated":"2026-11-27T10:00:00.000Z","lastUsed":null,"revoked":"2026-11-27T11:00:00.000Z"}`
 	template = `{"id":"t1","name":"ubuntu","label":null,"os":"Ubuntu 22.04","osFamily":"linux","agentType":"LinuxHeadless","teamId":null,"region":null,"image":"/img/u.qcow2","kernel":"","initrd":"","dtCreated":"2026-11-27T10:00:00.000Z"}`
 	network  = `{"id":"n1","num":7,"name":"lan","teamId":"te1a2b3c4","region":"East Coast (NY2)","cidr":"10.64.21.0/24","network":"10.64.21.0","netmask":"255.255.255.0","vlanId":7,"dtCreated":"2026-11-27T10:00:00.000Z"}`
 	host     = `{"id":"h1","name":"sim-ny2-1","region":"East Coast (NY2)","available":true,"capacity":{"P4000":4,"C1":50},"used":{"P4000":1},"dtCreated":"2026-11-27T10:00:00.000Z"}`
@@ -215,8 +215,12 @@ func TestCommands(t *testing.T) {
 			json: user, text: "created user u1a2b3c4 (a@b.c) in team te1a2b3c4 as admin\n"},
 		{name: "keys list", args: []string{"keys", "list", "--user", "u1a2b3c4"}, route: "GET /hangar/v1/keys",
 			reply: "[" + revoked + "]", query: "user=u1a2b3c4", json: "[" + revoked + "]",
-			text: "ID  USER      NAME  PREFIX  CREATED                   LAST USED  REVOKED\n" +
-				"k1  u1a2b3c4  ci    3f9a1c  2026-11-27T10:00:00.000Z  -          2026-11-27T11:00:00.000Z\n"},
+			text: "ID  KIND  USER      NAME  PREFIX  CREATED                   LAST USED  EXPIRES  REVOKED\n" +
+				"k1  key   u1a2b3c4  ci    3f9a1c  2026-11-27T10:00:00.000Z  -          -        2026-11-27T11:00:00.000Z\n"},
+		{name: "users update disable", args: []string{"users", "update", "a@b.c", "--disable"}, route: "POST /hangar/v1/users/a@b.c",
+			reply: user, body: `{"disabled":true}`, json: user, text: "user u1a2b3c4 (a@b.c): disabled\n"},
+		{name: "users update enable", args: []string{"users", "update", "u1a2b3c4", "--enable"}, route: "POST /hangar/v1/users/u1a2b3c4",
+			reply: user, body: `{"disabled":false}`, json: user, text: "user u1a2b3c4 (a@b.c): enabled\n"},
 		{name: "keys create", args: []string{"keys", "create", "--user", "u1a2b3c4", "--name", "ci"},
 			route: "POST /hangar/v1/keys", reply: key, body: `{"user":"u1a2b3c4","name":"ci"}`, json: key,
 			text: "created key k1 (ci) for user u1a2b3c4; secret, shown only once: 3f9a1csecret\n"},

@@ -8,9 +8,9 @@ import (
 
 // KeysCmd is `hangar admin keys`.
 type KeysCmd struct {
-	List   KeysListCmd   `cmd:"" help:"List API keys (never their secrets)."`
+	List   KeysListCmd   `cmd:"" help:"List API keys, console sessions and login tokens, by kind (never their secrets)."`
 	Create KeysCreateCmd `cmd:"" help:"Create an API key; its secret is shown only once."`
-	Revoke KeysRevokeCmd `cmd:"" help:"Revoke an API key."`
+	Revoke KeysRevokeCmd `cmd:"" help:"Revoke an API key, a console session or a login token."`
 }
 
 // KeysListCmd is `hangar admin keys list`.
@@ -28,10 +28,10 @@ func (c *KeysListCmd) Run(g *Globals, a *Admin) error {
 	if err != nil {
 		return err
 	}
-	return s.table(keys, "ID\tUSER\tNAME\tPREFIX\tCREATED\tLAST USED\tREVOKED", func(w io.Writer) {
+	return s.table(keys, "ID\tKIND\tUSER\tNAME\tPREFIX\tCREATED\tLAST USED\tEXPIRES\tREVOKED", func(w io.Writer) {
 		for _, k := range keys {
-			printf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.UserID, k.Name, k.Prefix,
-				k.DtCreated, orDash(k.LastUsed), orDash(k.Revoked))
+			printf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Kind, k.UserID, k.Name, orDash(&k.Prefix),
+				k.DtCreated, orDash(k.LastUsed), orDash(k.Expires), orDash(k.Revoked))
 		}
 	})
 }
@@ -59,7 +59,7 @@ func (c *KeysCreateCmd) Run(g *Globals, a *Admin) error {
 
 // KeysRevokeCmd is `hangar admin keys revoke`.
 type KeysRevokeCmd struct {
-	ID string `arg:"" name:"id" help:"Key id."`
+	ID string `arg:"" name:"id" help:"Key id (k…) or login token id (lt…), as keys list shows."`
 }
 
 // Run revokes an API key.
@@ -72,5 +72,11 @@ func (c *KeysRevokeCmd) Run(g *Globals, a *Admin) error {
 	if err != nil {
 		return err
 	}
-	return s.emit(k, func(w io.Writer) { printf(w, "revoked key %s (%s)\n", k.ID, k.Name) })
+	return s.emit(k, func(w io.Writer) {
+		if k.Kind == "login" {
+			printf(w, "revoked login token %s of user %s\n", k.ID, k.UserID)
+			return
+		}
+		printf(w, "revoked key %s (%s)\n", k.ID, k.Name)
+	})
 }

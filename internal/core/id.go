@@ -10,14 +10,15 @@ const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 // ID prefixes and lengths (spec §1.5 REC).
 const (
-	PrefixMachine  = "ps"
-	PrefixUser     = "u"
-	PrefixTeam     = "te"
-	PrefixTemplate = "t"
-	PrefixScript   = "sc"
-	PrefixNetwork  = "n"
-	PrefixHost     = "h"
-	PrefixKey      = "k"
+	PrefixMachine    = "ps"
+	PrefixUser       = "u"
+	PrefixTeam       = "te"
+	PrefixTemplate   = "t"
+	PrefixScript     = "sc"
+	PrefixNetwork    = "n"
+	PrefixHost       = "h"
+	PrefixKey        = "k"
+	PrefixLoginToken = "lt"
 )
 
 // NewID returns prefix followed by n random characters from [a-z0-9].

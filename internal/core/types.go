@@ -30,6 +30,7 @@ type User struct {
 	LastName     string
 	Role         Role
 	PasswordHash string // argon2id PHC string; empty means no password login
+	Disabled     bool   // no login, and none of the user's credentials authenticate
 	Created      time.Time
 }
 
@@ -41,19 +42,35 @@ type APIKey struct {
 	ID       string
 	UserID   string
 	Name     string
+	Kind     KeyKind
 	Prefix   string // first characters of the secret, for display
 	Hash     string // hex SHA-256 of the secret
 	Created  time.Time
 	LastUsed *time.Time
 	Revoked  *time.Time
+	Expires  *time.Time // login tokens only, in listings of credentials
 }
+
+// KeyKind says how a credential was made.
+type KeyKind string
+
+// Kinds of credentials. KindLogin is never stored as an API key: listings of a user's
+// credentials show their login tokens (AccessToken) beside their keys with this kind.
+const (
+	KindKey      KeyKind = "key"      // hangar admin keys create
+	KindAPIToken KeyKind = "apiToken" // POST /apiTokens/createPublic (the node CLI's login)
+	KindSession  KeyKind = "session"  // a web console sign-in
+	KindLogin    KeyKind = "login"    // a POST /users/login access token
+)
 
 // AccessToken is a login session token (the LoopBack-style access_token), stored hashed.
 type AccessToken struct {
+	ID      string // PrefixLoginToken…, to list and revoke it by
 	Hash    string
 	UserID  string
 	Created time.Time
 	Expires time.Time
+	Revoked *time.Time
 }
 
 // Principal is an authenticated caller.

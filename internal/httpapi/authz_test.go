@@ -337,6 +337,8 @@ func matrixRows() map[string]matrixRow {
 		"POST /users/login": {post(fixed("/users/login"), func(fx *matrixFix) any {
 			return map[string]any{"email": fx.eve.Email, "password": fx.eve.Password}
 		}), anyone(200)},
+		// Logout ends a users/login token; every caller here holds an API key (or an expired token).
+		"POST /users/logout":           {post(fixed("/users/logout"), nil), team(400, 400, 400, 400, 400, 400)},
 		"POST /apiTokens/createPublic": {post(fixed("/apiTokens/createPublic"), func(*matrixFix) any { return map[string]any{} }), teamWide},
 		"POST /apiToken/createPublic":  {post(fixed("/apiToken/createPublic"), func(*matrixFix) any { return map[string]any{} }), teamWide},
 
@@ -358,6 +360,14 @@ func matrixRows() map[string]matrixRow {
 			return map[string]any{"team": fx.e.TeamA, "email": fmt.Sprint("new-", fx.seq(), "@acme.test"), "password": "correct horse",
 				"firstName": "New", "lastName": "User"}
 		}), opOnly(200)},
+		"POST " + op + "/users/{id}": {post(func(fx *matrixFix, _ caller) string {
+			u, err := fx.e.Svc.CreateUser(context.Background(), fx.op, service.NewUser{Team: fx.e.TeamA,
+				Email: fmt.Sprint("doomed-", fx.seq(), "@acme.test"), Password: "correct horse", FirstName: "D", LastName: "U"})
+			if err != nil {
+				fx.t.Fatal(err)
+			}
+			return op + "/users/" + u.ID
+		}, func(*matrixFix) any { return map[string]any{"disabled": true} }), opOnly(200)},
 		// Keys: every user lists and revokes their own, a team admin the team's, the operator all.
 		"GET " + op + "/keys":  {get(func(*matrixFix) string { return op + "/keys" }), teamWide},
 		"POST " + op + "/keys": {post(fixed(op+"/keys"), func(fx *matrixFix) any { return map[string]any{"user": fx.e.Bob.ID} }), opOnly(200)},

@@ -127,6 +127,9 @@ func TestGolden(t *testing.T) {
 	e.advance(time.Second)
 	g.step("apitokens_createpublic", 200, post("", "/apiTokens/createPublic?access_token="+tok, map[string]any{"apiToken": "default"}))
 	g.step("apitokens_createpublic_unknown_token", 404, post("", "/apiTokens/createPublic?access_token="+tok, map[string]any{"apiToken": "nope"}))
+	g.step("users_logout_api_key", 400, post(A, "/users/logout", nil))
+	g.step("users_logout", 204, post("", "/users/logout?access_token="+tok, nil))
+	g.step("users_logout_token_ended", 401, post("", "/apiTokens/createPublic?access_token="+tok, nil))
 	e.advance(time.Second)
 	if name := g.stepID("apitoken_createpublic", 200, post(A, "/apiToken/createPublic", nil), "name", "<generated-name>"); !strings.HasPrefix(name, "cli-") {
 		t.Fatalf("generated token name %q", name)
@@ -229,6 +232,10 @@ func TestGolden(t *testing.T) {
 	g.step("op_keys_list_unauthorized", 401, get("", "/hangar/v1/keys"))
 	g.step("op_keys_revoke", 200, post(op, "/hangar/v1/keys/"+dk+"/revoke", nil))
 	g.step("op_keys_revoke_not_found", 404, post(op, "/hangar/v1/keys/knope1234/revoke", nil))
+	g.step("op_users_update_disable", 200, post(op, "/hangar/v1/users/"+dave, map[string]any{"disabled": true}))
+	g.step("op_users_update_enable_by_email", 200, post(op, "/hangar/v1/users/dave@initech.test", map[string]any{"disabled": false}))
+	g.step("op_users_update_short_password", 400, post(op, "/hangar/v1/users/"+dave, map[string]any{"password": "short"}))
+	g.step("op_users_update_not_found", 404, post(op, "/hangar/v1/users/unope1234", map[string]any{"disabled": true}))
 	g.step("op_templates_list", 200, get(op, "/hangar/v1/templates?team="+e.TeamB))
 	g.step("op_templates_list_forbidden", 403, get(C, "/hangar/v1/templates"))
 	tc := g.stepID("op_templates_create", 200, post(op, "/hangar/v1/templates", map[string]any{"name": "initech-win",

@@ -273,6 +273,21 @@ func (s *Server) login(c *call) (reply, error) {
 	return ok(api.AccessToken{ID: res.ID, TTL: int64(s.svc.TokenTTL().Seconds()), Created: fmtTime(res.Token.Created), UserID: res.Token.UserID})
 }
 
+// logout ends the login token the call came with (POST /users/logout, a Hangar extension in
+// LoopBack's spelling; the node CLI's logout sends nothing). A call with an API key is
+// refused: keys are revoked by id, through /hangar/v1/keys/{id}/revoke.
+func (s *Server) logout(c *call) (reply, error) {
+	if c.token == "" {
+		return reply{}, core.Errorf(core.Invalid, "users/logout ends a users/login token: send it as access_token "+
+			"(API keys are revoked with POST /hangar/v1/keys/{id}/revoke)")
+	}
+	c.setTarget(c.pr.User.ID)
+	if err := s.svc.Logout(c.ctx(), c.token); err != nil {
+		return reply{}, err
+	}
+	return noContent()
+}
+
 func (s *Server) createAPIToken(c *call) (reply, error) {
 	name, _, err := c.p.str("apiToken")
 	if err != nil {

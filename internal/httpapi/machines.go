@@ -329,6 +329,7 @@ func (s *Server) paperspaceRoutes() []Route {
 		r(get, "/scripts/getScript", AuthUser, s.getScript),
 		r(get, "/scripts/getScriptText", AuthUser, s.getScriptText),
 		r(post, "/users/login", AuthNone, s.login),
+		r(post, "/users/logout", AuthUser, s.logout),
 		r(post, "/apiTokens/createPublic", AuthUser, s.createAPIToken),
 		r(post, "/apiToken/createPublic", AuthUser, s.createAPIToken),
 	}

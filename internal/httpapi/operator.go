@@ -51,12 +51,13 @@ func toTeam(t core.Team) api.Team {
 
 func toOpUser(u core.User) api.User {
 	return api.User{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, TeamID: u.TeamID,
-		Role: string(u.Role), DtCreated: fmtTime(u.Created)}
+		Role: string(u.Role), Disabled: u.Disabled, DtCreated: fmtTime(u.Created)}
 }
 
 func toKey(k core.APIKey) api.APIKey {
-	return api.APIKey{ID: k.ID, UserID: k.UserID, Name: k.Name, Prefix: k.Prefix, DtCreated: fmtTime(k.Created),
-		LastUsed: fmtTimePtr(k.LastUsed), Revoked: fmtTimePtr(k.Revoked)}
+	return api.APIKey{ID: k.ID, UserID: k.UserID, Name: k.Name, Kind: string(k.Kind), Prefix: k.Prefix,
+		DtCreated: fmtTime(k.Created), LastUsed: fmtTimePtr(k.LastUsed), Revoked: fmtTimePtr(k.Revoked),
+		Expires: fmtTimePtr(k.Expires)}
 }
 
 func toOpTemplate(t core.Template) api.Template {
@@ -201,6 +202,19 @@ func (s *Server) opCreateUser(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	return ok(toOpUser(u))
+}
+
+func (s *Server) opUpdateUser(c *call) (reply, error) {
+	var req api.UpdateUserRequest
+	if err := c.p.decode(&req); err != nil {
+		return reply{}, err
+	}
+	u, err := s.svc.UpdateUser(c.ctx(), c.pr, c.p.pathID("id"), service.UserUpdate{Disabled: req.Disabled, Password: req.Password})
+	if err != nil {
+		return reply{}, err
+	}
+	c.setTarget(u.ID)
 	return ok(toOpUser(u))
 }
 
@@ -390,7 +404,7 @@ func (s *Server) operatorRoutes() []Route {
 	return []Route{
 		r(get, "/teams", s.opListTeams), r(post, "/teams", s.opCreateTeam),
 		r(get, "/teams/{id}", s.opShowTeam), r(post, "/teams/{id}", s.opUpdateTeam),
-		r(get, "/users", s.opListUsers), r(post, "/users", s.opCreateUser),
+		r(get, "/users", s.opListUsers), r(post, "/users", s.opCreateUser), r(post, "/users/{id}", s.opUpdateUser),
 		user(get, "/keys", s.opListKeys), r(post, "/keys", s.opCreateKey), user(post, "/keys/{id}/revoke", s.opRevokeKey),
 		r(get, "/templates", s.opListTemplates), r(post, "/templates", s.opCreateTemplate),
 		r(del, "/templates/{id}", s.opDeleteTemplate),

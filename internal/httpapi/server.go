@@ -119,9 +119,10 @@ const (
 
 // call is what a handler gets: the request, its parameters and the caller.
 type call struct {
-	r  *http.Request
-	p  *params
-	pr core.Principal
+	r     *http.Request
+	p     *params
+	pr    core.Principal
+	token string // the users/login access token the caller authenticated with, if any
 }
 
 func (c *call) ctx() context.Context { return c.r.Context() }
@@ -277,6 +278,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt Route) {
 		if c.pr, cred, err = s.authenticate(r, p); err != nil {
 			s.writeError(w, r, err)
 			return
+		}
+		if strings.TrimSpace(r.Header.Get("x-api-key")) == "" {
+			c.token = cred
 		}
 		if err := s.lim.allowKey(cred); err != nil {
 			s.writeError(w, r, err)

@@ -116,8 +116,9 @@ func (s *Service) touchKey(ctx context.Context, hash, keyID string, lastUsed *ti
 	})
 }
 
-// AuthenticateToken resolves a login access token to its principal. Unknown and expired
-// tokens are Unauthorized.
+// AuthenticateToken resolves a login access token to its principal. Unknown, expired and
+// revoked tokens, and the tokens of a disabled user, are Unauthorized. Tokens are not cached:
+// every request reads the store, so a revocation anywhere ends a token at once.
 func (s *Service) AuthenticateToken(ctx context.Context, token string) (core.Principal, error) {
 	var p core.Principal
 	err := s.read(ctx, func(tx store.Tx) error {
@@ -125,7 +126,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (core.Pri
 		if err != nil {
 			return err
 		}
-		if !s.clock.Now().Before(t.Expires) {
+		if t.Revoked != nil || !s.clock.Now().Before(t.Expires) {
 			return badCredentials()
 		}
 		p, err = principal(tx, t.UserID)
@@ -137,10 +138,15 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (core.Pri
 	return p, err
 }
 
+// principal returns the user userID and its team. A disabled user's credentials are
+// Unauthorized, as an unknown key is.
 func principal(tx store.Tx, userID string) (core.Principal, error) {
 	u, err := tx.GetUser(userID)
 	if err != nil {
 		return core.Principal{}, err
+	}
+	if u.Disabled {
+		return core.Principal{}, badCredentials()
 	}
 	t, err := tx.GetTeam(u.TeamID)
 	if err != nil {
@@ -165,7 +171,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (LoginResul
 	}
 	secret := core.NewSecret(32)
 	now := s.clock.Now()
-	t := core.AccessToken{Hash: SecretHash(secret), UserID: p.User.ID, Created: now, Expires: now.Add(s.cfg.TokenTTL)}
+	t := core.AccessToken{ID: core.NewID(core.PrefixLoginToken, 10), Hash: SecretHash(secret), UserID: p.User.ID, Created: now, Expires: now.Add(s.cfg.TokenTTL)}
 	auditCaller(ctx, p)
 	auditTarget(ctx, p.User.ID)
 	if err := s.write(ctx, func(tx store.Tx) error { return tx.CreateAccessToken(&t) }); err != nil {
@@ -204,7 +210,8 @@ func (s *Service) checkPassword(ctx context.Context, email, password string) (co
 	}
 	if ok, herr := s.pw.verify(ctx, caller, u.PasswordHash, password); herr != nil {
 		return core.Principal{}, herr
-	} else if !ok {
+	} else if !ok || u.Disabled {
+		// A disabled user gets the answer of a wrong password, after the same work.
 		return core.Principal{}, fail
 	}
 	return core.Principal{User: u, Team: team}, nil
@@ -219,10 +226,10 @@ type NewKey struct {
 	Secret string
 }
 
-func newKey(userID, name string, now time.Time) NewKey {
+func newKey(userID, name string, kind core.KeyKind, now time.Time) NewKey {
 	secret := core.NewSecret(24)
 	return NewKey{Secret: secret, Key: core.APIKey{ID: core.NewID(core.PrefixKey, 8), UserID: userID,
-		Name: name, Prefix: secret[:6], Hash: SecretHash(secret), Created: now}}
+		Name: name, Kind: kind, Prefix: secret[:6], Hash: SecretHash(secret), Created: now}}
 }
 
 // CreateAPIToken issues a new API key for the caller (POST /apiTokens/createPublic). With a
@@ -250,7 +257,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, p core.Principal, name str
 		} else {
 			name = "cli-" + core.NewID("", 6)
 		}
-		nk = newKey(p.User.ID, name, s.clock.Now())
+		nk = newKey(p.User.ID, name, core.KindAPIToken, s.clock.Now())
 		auditTarget(ctx, nk.Key.ID)
 		return tx.CreateAPIKey(&nk.Key)
 	})
@@ -278,7 +285,7 @@ func (s *Service) Bootstrap(ctx context.Context, fleet bool) (string, error) {
 		if err := tx.CreateUser(&u); err != nil {
 			return err
 		}
-		nk := newKey(u.ID, "operator", now)
+		nk := newKey(u.ID, "operator", core.KindKey, now)
 		if err := tx.CreateAPIKey(&nk.Key); err != nil {
 			return err
 		}
@@ -385,11 +392,8 @@ func validateNewUser(u NewUser) error {
 	if _, err := mail.ParseAddress(u.Email); err != nil || strings.ContainsAny(u.Email, "<> ") {
 		return invalid("email %q is not a valid email address", u.Email)
 	}
-	if len(u.Password) < 8 {
-		return invalid("password must be at least 8 characters")
-	}
-	if len(u.Password) > 256 {
-		return invalid("password must be at most 256 characters")
+	if err := validatePassword(u.Password); err != nil {
+		return err
 	}
 	if strings.TrimSpace(u.FirstName) == "" || strings.TrimSpace(u.LastName) == "" {
 		return invalid("firstName and lastName are required")
@@ -398,6 +402,16 @@ func validateNewUser(u NewUser) error {
 		return err
 	}
 	return core.CheckName("lastName", u.LastName)
+}
+
+func validatePassword(pw string) error {
+	if len(pw) < 8 {
+		return invalid("password must be at least 8 characters")
+	}
+	if len(pw) > 256 {
+		return invalid("password must be at most 256 characters")
+	}
+	return nil
 }
 
 // insertUser creates a user inside tx; an individual team takes exactly one user, its admin.
@@ -514,17 +528,18 @@ func (s *Service) CreateKey(ctx context.Context, p core.Principal, userID, name 
 		} else if err != nil {
 			return err
 		}
-		nk = newKey(userID, name, s.clock.Now())
+		nk = newKey(userID, name, core.KindKey, s.clock.Now())
 		auditTarget(ctx, nk.Key.ID)
 		return tx.CreateAPIKey(&nk.Key)
 	})
 	return nk, err
 }
 
-// ListKeys lists API keys (never their secrets): an operator sees any user's, or every key
-// with userID ""; a team admin the keys of the team's users; a member only their own. A user
-// the caller may not see is NotFound (another team) or Forbidden (a member asking for a
-// teammate's keys).
+// ListKeys lists a user's credentials (never their secrets): API keys of every kind and login
+// tokens (Kind core.KindLogin, with Expires), ordered by creation. An operator sees any
+// user's, or every credential with userID ""; a team admin those of the team's users; a
+// member only their own. A user the caller may not see is NotFound (another team) or
+// Forbidden (a member asking for a teammate's keys).
 func (s *Service) ListKeys(ctx context.Context, p core.Principal, userID string) ([]core.APIKey, error) {
 	userID = strings.TrimSpace(userID)
 	var out []core.APIKey
@@ -532,7 +547,7 @@ func (s *Service) ListKeys(ctx context.Context, p core.Principal, userID string)
 		var err error
 		switch {
 		case p.User.Role == core.RoleOperator:
-			out, err = tx.ListAPIKeys(userID)
+			out, err = credentials(tx, userID)
 			return err
 		case userID == "" && p.User.Role == core.RoleAdmin:
 			users, err := tx.ListUsers(p.Team.ID)
@@ -540,7 +555,7 @@ func (s *Service) ListKeys(ctx context.Context, p core.Principal, userID string)
 				return err
 			}
 			for _, u := range users {
-				ks, err := tx.ListAPIKeys(u.ID)
+				ks, err := credentials(tx, u.ID)
 				if err != nil {
 					return err
 				}
@@ -548,7 +563,7 @@ func (s *Service) ListKeys(ctx context.Context, p core.Principal, userID string)
 			}
 			return nil
 		case userID == "" || userID == p.User.ID:
-			out, err = tx.ListAPIKeys(p.User.ID)
+			out, err = credentials(tx, p.User.ID)
 			return err
 		}
 		u, err := tx.GetUser(userID)
@@ -561,18 +576,22 @@ func (s *Service) ListKeys(ctx context.Context, p core.Principal, userID string)
 		if p.User.Role != core.RoleAdmin {
 			return forbidden("Only a team admin may list another user's keys")
 		}
-		out, err = tx.ListAPIKeys(userID)
+		out, err = credentials(tx, userID)
 		return err
 	})
 	return out, err
 }
 
-// RevokeKey revokes an API key: an operator any key, a team admin the keys of the team's
-// users, a member only their own; any other key is NotFound. Revoking a revoked key changes
-// nothing. The revocation advances the store's credential generation in the same transaction,
-// so every replica refuses the key from its next request on.
+// RevokeKey revokes an API key or a login token (by its id, PrefixLoginToken…): an operator
+// any, a team admin those of the team's users, a member only their own; any other is
+// NotFound. Revoking a revoked credential changes nothing. The revocation advances the
+// store's credential generation in the same transaction, so every replica refuses the
+// credential from its next request on.
 func (s *Service) RevokeKey(ctx context.Context, p core.Principal, id string) (core.APIKey, error) {
 	id = strings.TrimSpace(id)
+	if strings.HasPrefix(id, core.PrefixLoginToken) {
+		return s.revokeToken(ctx, p, id)
+	}
 	var k core.APIKey
 	err := s.write(ctx, func(tx store.Tx) error {
 		var err error

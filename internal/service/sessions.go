@@ -108,7 +108,7 @@ func (s *Service) SignInWithKey(ctx context.Context, key string) (NewSession, er
 }
 
 func (s *Service) startSession(tx store.Tx, p core.Principal, name string) (NewSession, error) {
-	nk := newKey(p.User.ID, name, s.clock.Now())
+	nk := newKey(p.User.ID, name, core.KindSession, s.clock.Now())
 	if err := tx.CreateAPIKey(&nk.Key); err != nil {
 		return NewSession{}, err
 	}

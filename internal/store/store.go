@@ -79,7 +79,8 @@ type Tx interface {
 	// UpdateUser writes every field of u. NotFound.
 	UpdateUser(u *core.User) error
 
-	// CreateAPIKey inserts k. Conflict if the id or hash exists.
+	// CreateAPIKey inserts k, setting an empty Kind to core.KindKey (Expires is not stored).
+	// Conflict if the id or hash exists.
 	CreateAPIKey(k *core.APIKey) error
 	// GetAPIKeyByHash returns the key with the given hash, revoked or not. NotFound.
 	GetAPIKeyByHash(hash string) (core.APIKey, error)
@@ -92,8 +93,15 @@ type Tx interface {
 
 	// CreateAccessToken inserts a login token. Conflict if its hash exists.
 	CreateAccessToken(t *core.AccessToken) error
-	// GetAccessToken returns a token by hash. NotFound.
+	// GetAccessToken returns a token by hash, revoked or expired or not. NotFound.
 	GetAccessToken(hash string) (core.AccessToken, error)
+	// GetAccessTokenByID returns a token by id. NotFound.
+	GetAccessTokenByID(id string) (core.AccessToken, error)
+	// ListAccessTokens returns a user's login tokens ("" = all users), expired and revoked
+	// ones included, ordered by creation, then id.
+	ListAccessTokens(userID string) ([]core.AccessToken, error)
+	// UpdateAccessToken writes Revoked. NotFound.
+	UpdateAccessToken(a *core.AccessToken) error
 
 	// AuthGeneration returns the credential generation: a counter that every revocation
 	// advances in its own transaction, so that a replica can tell whether an authentication it

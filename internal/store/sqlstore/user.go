@@ -6,12 +6,12 @@ import (
 	"hangar/internal/core"
 )
 
-const userCols = `id, team_id, email, first_name, last_name, role, password_hash, created`
+const userCols = `id, team_id, email, first_name, last_name, role, password_hash, disabled, created`
 
 func scanUser(s Row) (core.User, error) {
 	var u core.User
 	err := s.Scan(&u.ID, &u.TeamID, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.PasswordHash,
-		timeCol{&u.Created})
+		&u.Disabled, timeCol{&u.Created})
 	return u, err
 }
 
@@ -22,8 +22,9 @@ func emailKey(email string) string { return strings.ToLower(email) }
 // CreateUser is guarded: besides its two unique keys it can fail on the team's foreign key.
 func (t *Tx) CreateUser(u *core.User) error {
 	_, err := t.x.ExecGuarded(`INSERT INTO users (id, team_id, email, email_key, first_name, last_name, role,
-		password_hash, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		u.ID, u.TeamID, u.Email, emailKey(u.Email), u.FirstName, u.LastName, u.Role, u.PasswordHash, ms(u.Created))
+		password_hash, created, disabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		u.ID, u.TeamID, u.Email, emailKey(u.Email), u.FirstName, u.LastName, u.Role, u.PasswordHash, ms(u.Created),
+		u.Disabled)
 	return t.errConflict(err, "user", u.ID, "a user with id "+u.ID+" or email "+u.Email+" already exists")
 }
 
@@ -51,23 +52,27 @@ func (t *Tx) ListUsers(teamID string) ([]core.User, error) {
 func (t *Tx) UpdateUser(u *core.User) error {
 	return t.guardedOne("user", u.ID, "a user with email "+u.Email+" already exists",
 		`UPDATE users SET team_id = $2, email = $3, email_key = $4,
-		first_name = $5, last_name = $6, role = $7, password_hash = $8, created = $9 WHERE id = $1`,
-		u.ID, u.TeamID, u.Email, emailKey(u.Email), u.FirstName, u.LastName, u.Role, u.PasswordHash, ms(u.Created))
+		first_name = $5, last_name = $6, role = $7, password_hash = $8, created = $9, disabled = $10 WHERE id = $1`,
+		u.ID, u.TeamID, u.Email, emailKey(u.Email), u.FirstName, u.LastName, u.Role, u.PasswordHash, ms(u.Created),
+		u.Disabled)
 }
 
-const apiKeyCols = `id, user_id, name, prefix, hash, created, last_used, revoked`
+const apiKeyCols = `id, user_id, name, prefix, hash, created, last_used, revoked, kind`
 
 func scanAPIKey(s Row) (core.APIKey, error) {
 	var k core.APIKey
 	err := s.Scan(&k.ID, &k.UserID, &k.Name, &k.Prefix, &k.Hash, timeCol{&k.Created},
-		nullTimeCol{&k.LastUsed}, nullTimeCol{&k.Revoked})
+		nullTimeCol{&k.LastUsed}, nullTimeCol{&k.Revoked}, &k.Kind)
 	return k, err
 }
 
 // CreateAPIKey is guarded: it can fail on the user's foreign key.
 func (t *Tx) CreateAPIKey(k *core.APIKey) error {
-	_, err := t.x.ExecGuarded(`INSERT INTO api_keys (`+apiKeyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		k.ID, k.UserID, k.Name, k.Prefix, k.Hash, ms(k.Created), nullMS(k.LastUsed), nullMS(k.Revoked))
+	if k.Kind == "" {
+		k.Kind = core.KindKey
+	}
+	_, err := t.x.ExecGuarded(`INSERT INTO api_keys (`+apiKeyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		k.ID, k.UserID, k.Name, k.Prefix, k.Hash, ms(k.Created), nullMS(k.LastUsed), nullMS(k.Revoked), k.Kind)
 	return t.errConflict(err, "API key", k.ID, "an API key with id "+k.ID+" or the same hash already exists")
 }
 
@@ -98,17 +103,43 @@ func (t *Tx) UpdateAPIKey(k *core.APIKey) error {
 		k.ID, nullMS(k.LastUsed), nullMS(k.Revoked))
 }
 
+const accessTokenCols = `id, hash, user_id, created, expires, revoked`
+
+func scanAccessToken(s Row) (core.AccessToken, error) {
+	var a core.AccessToken
+	err := s.Scan(&a.ID, &a.Hash, &a.UserID, timeCol{&a.Created}, timeCol{&a.Expires}, nullTimeCol{&a.Revoked})
+	return a, err
+}
+
 // CreateAccessToken is guarded: it can fail on the user's foreign key.
 func (t *Tx) CreateAccessToken(a *core.AccessToken) error {
-	_, err := t.x.ExecGuarded(`INSERT INTO access_tokens (hash, user_id, created, expires) VALUES ($1, $2, $3, $4)`,
-		a.Hash, a.UserID, ms(a.Created), ms(a.Expires))
+	_, err := t.x.ExecGuarded(`INSERT INTO access_tokens (`+accessTokenCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		a.ID, a.Hash, a.UserID, ms(a.Created), ms(a.Expires), nullMS(a.Revoked))
 	return t.Err(err, "access token", "")
 }
 
 // GetAccessToken implements store.Tx.
 func (t *Tx) GetAccessToken(hash string) (core.AccessToken, error) {
-	var a core.AccessToken
-	err := t.x.QueryRow(`SELECT hash, user_id, created, expires FROM access_tokens WHERE hash = $1`, hash).
-		Scan(&a.Hash, &a.UserID, timeCol{&a.Created}, timeCol{&a.Expires})
+	a, err := scanAccessToken(t.x.QueryRow(`SELECT `+accessTokenCols+` FROM access_tokens WHERE hash = $1`, hash))
 	return a, t.Err(err, "access token", "")
+}
+
+// GetAccessTokenByID implements store.Tx.
+func (t *Tx) GetAccessTokenByID(id string) (core.AccessToken, error) {
+	a, err := scanAccessToken(t.x.QueryRow(`SELECT `+accessTokenCols+` FROM access_tokens WHERE id = $1`, id))
+	return a, t.Err(err, "access token", id)
+}
+
+// ListAccessTokens implements store.Tx.
+func (t *Tx) ListAccessTokens(userID string) ([]core.AccessToken, error) {
+	if userID == "" {
+		return list(t, "access tokens", scanAccessToken, `SELECT `+accessTokenCols+` FROM access_tokens ORDER BY created, id`)
+	}
+	return list(t, "access tokens", scanAccessToken, `SELECT `+accessTokenCols+` FROM access_tokens
+		WHERE user_id = $1 ORDER BY created, id`, userID)
+}
+
+// UpdateAccessToken implements store.Tx.
+func (t *Tx) UpdateAccessToken(a *core.AccessToken) error {
+	return t.execOne("access token", a.ID, `UPDATE access_tokens SET revoked = $2 WHERE id = $1`, a.ID, nullMS(a.Revoked))
 }

@@ -97,7 +97,7 @@ func testUsers(t *testing.T, b *bundle) {
 
 	// UpdateUser writes every field.
 	upd := core.User{ID: "u2", TeamID: "te2", Email: "New@Example.com", FirstName: "N", LastName: "M",
-		Role: core.RoleOperator, PasswordHash: "$argon2id$new", Created: at(9)}
+		Role: core.RoleOperator, PasswordHash: "$argon2id$new", Disabled: true, Created: at(9)}
 	b.write(t, func(tx store.Tx) error { return tx.UpdateUser(&upd) })
 	equal(t, "GetUser after UpdateUser", get(t, b, func(tx store.Tx) (core.User, error) { return tx.GetUser("u2") }), upd)
 	equal(t, "GetUserByEmail after UpdateUser",
@@ -112,8 +112,8 @@ func testUsers(t *testing.T, b *bundle) {
 
 func testAPIKeys(t *testing.T, b *bundle) {
 	seedAccounts(t, b)
-	k1 := core.APIKey{ID: "k1", UserID: "u1", Name: "laptop", Prefix: "abc", Hash: "h1", Created: at(2)}
-	k2 := core.APIKey{ID: "k2", UserID: "u1", Name: "ci", Prefix: "def", Hash: "h2", Created: at(1),
+	k1 := core.APIKey{ID: "k1", UserID: "u1", Name: "laptop", Kind: core.KindAPIToken, Prefix: "abc", Hash: "h1", Created: at(2)}
+	k2 := core.APIKey{ID: "k2", UserID: "u1", Name: "ci", Kind: core.KindSession, Prefix: "def", Hash: "h2", Created: at(1),
 		LastUsed: ptr(at(3)), Revoked: ptr(at(4))}
 	k3 := core.APIKey{ID: "k3", UserID: "u2", Name: "", Prefix: "ghi", Hash: "h3", Created: at(1)}
 	keys := []core.APIKey{k1, k2, k3}
@@ -125,6 +125,8 @@ func testAPIKeys(t *testing.T, b *bundle) {
 		}
 		return nil
 	})
+	equal(t, "CreateAPIKey without a kind", keys[2].Kind, core.KindKey)
+	k3.Kind = core.KindKey
 	for _, want := range keys {
 		equal(t, "GetAPIKey", get(t, b, func(tx store.Tx) (core.APIKey, error) { return tx.GetAPIKey(want.ID) }), want)
 		equal(t, "GetAPIKeyByHash",
@@ -163,10 +165,46 @@ func testAPIKeys(t *testing.T, b *bundle) {
 
 func testAccessTokens(t *testing.T, b *bundle) {
 	seedAccounts(t, b)
-	tok := core.AccessToken{Hash: "th1", UserID: "u1", Created: at(1), Expires: at(60 * 24 * 14)}
-	b.write(t, func(tx store.Tx) error { return tx.CreateAccessToken(&tok) })
+	tok := core.AccessToken{ID: "lt1", Hash: "th1", UserID: "u1", Created: at(1), Expires: at(60 * 24 * 14)}
+	tok2 := core.AccessToken{ID: "lt2", Hash: "th2", UserID: "u2", Created: at(1), Expires: at(3), Revoked: ptr(at(2))}
+	tok0 := core.AccessToken{ID: "lt0", Hash: "th0", UserID: "u1", Created: at(1), Expires: at(3)} // same Created: by id
+	b.write(t, func(tx store.Tx) error {
+		for _, a := range []*core.AccessToken{&tok, &tok2, &tok0} {
+			if err := tx.CreateAccessToken(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	equal(t, "GetAccessToken", get(t, b, func(tx store.Tx) (core.AccessToken, error) { return tx.GetAccessToken("th1") }), tok)
+	equal(t, "GetAccessToken revoked", get(t, b, func(tx store.Tx) (core.AccessToken, error) { return tx.GetAccessToken("th2") }), tok2)
+	equal(t, "GetAccessTokenByID", get(t, b, func(tx store.Tx) (core.AccessToken, error) { return tx.GetAccessTokenByID("lt1") }), tok)
 	getCode(t, b, core.NotFound, func(tx store.Tx) (core.AccessToken, error) { return tx.GetAccessToken("nope") })
-	dup := core.AccessToken{Hash: "th1", UserID: "u2", Created: at(2), Expires: at(3)}
+	getCode(t, b, core.NotFound, func(tx store.Tx) (core.AccessToken, error) { return tx.GetAccessTokenByID("nope") })
+	equal(t, "ListAccessTokens(u1)", get(t, b, func(tx store.Tx) ([]core.AccessToken, error) { return tx.ListAccessTokens("u1") }),
+		[]core.AccessToken{tok0, tok})
+	equal(t, "ListAccessTokens(all)", get(t, b, func(tx store.Tx) ([]core.AccessToken, error) { return tx.ListAccessTokens("") }),
+		[]core.AccessToken{tok0, tok, tok2})
+	dup := core.AccessToken{ID: "lt9", Hash: "th1", UserID: "u2", Created: at(2), Expires: at(3)}
 	b.writeCode(t, core.Conflict, func(tx store.Tx) error { return tx.CreateAccessToken(&dup) })
+	dupID := core.AccessToken{ID: "lt1", Hash: "th9", UserID: "u2", Created: at(2), Expires: at(3)}
+	b.writeCode(t, core.Conflict, func(tx store.Tx) error { return tx.CreateAccessToken(&dupID) })
+
+	// UpdateAccessToken writes Revoked, both ways, and nothing else.
+	upd := tok
+	upd.Revoked, upd.Expires, upd.UserID = ptr(at(5)), at(99), "u2"
+	unrevoke := tok2
+	unrevoke.Revoked = nil
+	b.write(t, func(tx store.Tx) error {
+		if err := tx.UpdateAccessToken(&upd); err != nil {
+			return err
+		}
+		return tx.UpdateAccessToken(&unrevoke)
+	})
+	want := tok
+	want.Revoked = ptr(at(5))
+	equal(t, "GetAccessTokenByID after update", get(t, b, func(tx store.Tx) (core.AccessToken, error) { return tx.GetAccessTokenByID("lt1") }), want)
+	equal(t, "GetAccessTokenByID after clearing", get(t, b, func(tx store.Tx) (core.AccessToken, error) { return tx.GetAccessTokenByID("lt2") }), unrevoke)
+	missing := core.AccessToken{ID: "nope"}
+	b.writeCode(t, core.NotFound, func(tx store.Tx) error { return tx.UpdateAccessToken(&missing) })
 }
