@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"testing"
@@ -66,10 +67,11 @@ func setup(t *testing.T) *bundle {
 	}
 	var admin core.Principal
 	err = db.Read(ctx, func(tx store.Tx) error {
-		u, err := tx.GetUserByEmail("operator@hangar.local")
-		if err != nil {
-			return err
+		users, err := tx.ListUsersByEmail("operator@hangar.local")
+		if err != nil || len(users) != 1 {
+			return fmt.Errorf("operator: %v %v", users, err)
 		}
+		u := users[0]
 		team, err := tx.GetTeam(u.TeamID)
 		admin = core.Principal{User: u, Team: team}
 		return err

@@ -39,10 +39,11 @@ func stack(t *testing.T, clock *clocktest.Clock, st store.Store, drv *sim.Driver
 	}
 	var admin core.Principal
 	err := st.Read(ctx, func(tx store.Tx) error {
-		u, err := tx.GetUserByEmail("operator@hangar.local")
-		if err != nil {
-			return err
+		users, err := tx.ListUsersByEmail("operator@hangar.local")
+		if err != nil || len(users) != 1 {
+			return fmt.Errorf("operator: %v %v", users, err)
 		}
+		u := users[0]
 		team, err := tx.GetTeam(u.TeamID)
 		admin = core.Principal{User: u, Team: team}
 		return err

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"hangar/api"
 )
 
 func ids(t *testing.T, r response) []string {
@@ -179,4 +181,62 @@ func TestTenancy(t *testing.T) {
 		e.call(t, e.Operator.Key, "POST", "/hangar/v1/keys/"+e.Carol.KeyID+"/revoke", nil).must(t, 200)
 		e.call(t, C, "GET", "/machines/getMachines", nil).must(t, 401)
 	})
+}
+
+// TestNoCrossTenantEmailOracle: an email is unique within a team only, so create-with-new-user
+// answers an email that another team (or the operator) has exactly as it answers an unused
+// one, and each user then logs in with their own password. Only an email of the caller's own
+// team, which the caller can list anyway, is refused.
+func TestNoCrossTenantEmailOracle(t *testing.T) {
+	e := newEnv(t)
+	created := map[string]string{} // email -> the new user's id
+	for _, email := range []string{"unused@acme.test", e.Carol.Email, strings.ToUpper(e.Carol.Email), e.Operator.Email} {
+		body := createBody(append([]any{"machineName", "for " + email}, newUser(email)...)...)
+		if email == strings.ToUpper(e.Carol.Email) {
+			// The same email in another case is the same email: Alice's team has it now.
+			msg := e.call(t, e.Alice.Key, "POST", "/machines/createSingleMachinePublic", body).must(t, 400).errMessage(t)
+			if !strings.Contains(msg, "already in use in this team") {
+				t.Errorf("second user with %s in team A: %q", email, msg)
+			}
+			continue
+		}
+		m := e.call(t, e.Alice.Key, "POST", "/machines/createSingleMachinePublic", body).must(t, 200).obj(t)
+		uid, _ := m["userId"].(string)
+		if uid == "" || uid == e.Carol.ID || uid == e.Operator.ID || m["teamId"] != e.TeamA {
+			t.Fatalf("create with new user %s: userId %v teamId %v, want a new user of team A", email, m["userId"], m["teamId"])
+		}
+		created[email] = uid
+	}
+	// Alice's own team's email is refused: that is no oracle, she can list her users.
+	msg := e.call(t, e.Alice.Key, "POST", "/machines/createSingleMachinePublic",
+		createBody(newUser(e.Bob.Email)...)).must(t, 400).errMessage(t)
+	if !strings.Contains(msg, "already in use in this team") {
+		t.Errorf("new user with Bob's email in Bob's team: %q", msg)
+	}
+
+	login := func(email, password string) response {
+		return e.call(t, "", "POST", "/users/login", map[string]any{"email": email, "password": password})
+	}
+	// Carol and the new user of team A share an email; each password reaches its own user.
+	if got := login(e.Carol.Email, e.Carol.Password).must(t, 200).obj(t)["userId"]; got != e.Carol.ID {
+		t.Errorf("Carol's login gave user %v, want %s", got, e.Carol.ID)
+	}
+	for _, email := range []string{e.Carol.Email, e.Operator.Email} {
+		if got := login(email, "s3cret-password").must(t, 200).obj(t)["userId"]; got != created[email] {
+			t.Errorf("login of team A's %s gave user %v, want %s", email, got, created[email])
+		}
+	}
+	login(e.Carol.Email, "wrong-password").must(t, 401)
+
+	// The operator's account is still the operator's: its key works, and it names the user
+	// it updates by id when an email is ambiguous.
+	e.call(t, e.Operator.Key, "GET", api.OperatorPrefix+"/teams", nil).must(t, 200)
+	msg = e.call(t, e.Operator.Key, "POST", api.OperatorPrefix+"/users/"+e.Carol.Email, map[string]any{"disabled": true}).
+		must(t, 400).errMessage(t)
+	if !strings.Contains(msg, "give the user's id") || !strings.Contains(msg, e.Carol.ID) || !strings.Contains(msg, created[e.Carol.Email]) {
+		t.Errorf("update by an email two users have: %q", msg)
+	}
+	e.call(t, e.Operator.Key, "POST", api.OperatorPrefix+"/users/"+e.Carol.ID, map[string]any{"disabled": true}).must(t, 200)
+	login(e.Carol.Email, e.Carol.Password).must(t, 401)
+	login(e.Carol.Email, "s3cret-password").must(t, 200)
 }

@@ -181,40 +181,55 @@ func (s *Service) Login(ctx context.Context, email, password string) (LoginResul
 }
 
 // checkPassword returns the user with email and password and its team. Any failure is the same
-// Unauthorized "login failed", so callers cannot probe which emails exist.
+// Unauthorized "login failed", so callers cannot probe which emails exist. An email is unique
+// within a team only, so several teams may have a user with it: each candidate's hash is
+// checked, oldest user first, and the first enabled one whose password matches logs in.
 func (s *Service) checkPassword(ctx context.Context, email, password string) (core.Principal, error) {
 	fail := core.Errorf(core.Unauthorized, "login failed")
-	var u core.User
-	var team core.Team
+	var users []core.User
 	err := s.read(ctx, func(tx store.Tx) error {
 		var err error
-		if u, err = tx.GetUserByEmail(strings.TrimSpace(email)); err != nil {
-			return err
-		}
-		team, err = tx.GetTeam(u.TeamID)
+		users, err = tx.ListUsersByEmail(strings.TrimSpace(email))
 		return err
 	})
+	if err != nil {
+		return core.Principal{}, err
+	}
 	// Each email is its own caller of the hasher: logins for one account cannot hold up
 	// another's.
 	caller := "login:" + strings.ToLower(strings.TrimSpace(email))
-	if core.IsNotFound(err) || (err == nil && u.PasswordHash == "") {
+	checked := 0
+	for _, u := range users {
+		if u.PasswordHash == "" {
+			continue // an account without a password (the operator's) logs in with keys only
+		}
+		checked++
+		ok, herr := s.pw.verify(ctx, caller, u.PasswordHash, password)
+		if herr != nil {
+			return core.Principal{}, herr
+		}
+		// A disabled user gets the answer of a wrong password, after the same work.
+		if !ok || u.Disabled {
+			continue
+		}
+		var team core.Team
+		if err := s.read(ctx, func(tx store.Tx) error {
+			var err error
+			team, err = tx.GetTeam(u.TeamID)
+			return err
+		}); err != nil {
+			return core.Principal{}, err
+		}
+		return core.Principal{User: u, Team: team}, nil
+	}
+	if checked == 0 {
 		// Spend the time of a real check, so that the answer's delay does not tell whether
 		// the email exists.
 		if _, herr := s.pw.verify(ctx, caller, dummyHash(), password); herr != nil {
 			return core.Principal{}, herr
 		}
-		return core.Principal{}, fail
 	}
-	if err != nil {
-		return core.Principal{}, err
-	}
-	if ok, herr := s.pw.verify(ctx, caller, u.PasswordHash, password); herr != nil {
-		return core.Principal{}, herr
-	} else if !ok || u.Disabled {
-		// A disabled user gets the answer of a wrong password, after the same work.
-		return core.Principal{}, fail
-	}
-	return core.Principal{User: u, Team: team}, nil
+	return core.Principal{}, fail
 }
 
 // TokenTTL is the lifetime of access tokens.
@@ -270,10 +285,16 @@ func (s *Service) CreateAPIToken(ctx context.Context, p core.Principal, name str
 func (s *Service) Bootstrap(ctx context.Context, fleet bool) (string, error) {
 	var secret string
 	err := s.write(ctx, func(tx store.Tx) error {
-		if _, err := tx.GetUserByEmail(s.cfg.OperatorEmail); err == nil {
-			return nil
-		} else if !core.IsNotFound(err) {
+		// Emails are unique per team only: a tenant's user may share the operator's email, so
+		// the operator is the user with that email and the operator role.
+		users, err := tx.ListUsersByEmail(s.cfg.OperatorEmail)
+		if err != nil {
 			return err
+		}
+		for _, u := range users {
+			if u.Role == core.RoleOperator {
+				return nil
+			}
 		}
 		now := s.clock.Now()
 		team := core.Team{ID: core.NewID(core.PrefixTeam, 7), Name: "Hangar operator", Individual: true, Created: now}
@@ -415,12 +436,19 @@ func validatePassword(pw string) error {
 }
 
 // insertUser creates a user inside tx; an individual team takes exactly one user, its admin.
-// emailFree is nil when no user has email, else the Invalid error of a taken email.
-func emailFree(tx store.Tx, email string) error {
-	if _, err := tx.GetUserByEmail(email); err == nil {
-		return invalid("email %s is already in use", email)
-	} else if !core.IsNotFound(err) {
+// emailFree is nil when no user of team teamID has email, else the Invalid error of a taken
+// email. Other teams' users are not looked at: whether another team (the operator's
+// included) has an email is none of this team's business, so the answer must not depend on
+// it.
+func emailFree(tx store.Tx, teamID, email string) error {
+	users, err := tx.ListUsersByEmail(email)
+	if err != nil {
 		return err
+	}
+	for _, u := range users {
+		if u.TeamID == teamID {
+			return invalid("email %s is already in use in this team", email)
+		}
 	}
 	return nil
 }
@@ -436,12 +464,12 @@ func insertUser(tx store.Tx, team core.Team, u *core.User) error {
 		}
 		u.Role = core.RoleAdmin
 	}
-	if err := emailFree(tx, u.Email); err != nil {
+	if err := emailFree(tx, team.ID, u.Email); err != nil {
 		return err
 	}
 	err := tx.CreateUser(u)
 	if core.ErrorCode(err) == core.Conflict {
-		return invalid("email %s is already in use", u.Email)
+		return invalid("email %s is already in use in this team", u.Email)
 	}
 	return err
 }

@@ -207,7 +207,22 @@ func resolveUser(tx store.Tx, ref string) (core.User, error) {
 	var u core.User
 	var err error
 	if strings.Contains(ref, "@") {
-		u, err = tx.GetUserByEmail(ref)
+		var users []core.User
+		if users, err = tx.ListUsersByEmail(ref); err == nil {
+			switch len(users) {
+			case 0:
+				err = core.Errorf(core.NotFound, "user %s not found", ref)
+			case 1:
+				u = users[0]
+			default:
+				ids := make([]string, len(users))
+				for i, x := range users {
+					ids[i] = x.ID + " (team " + x.TeamID + ")"
+				}
+				return u, invalid("%d users have the email %s, in different teams: give the user's id, one of %s",
+					len(users), ref, strings.Join(ids, ", "))
+			}
+		}
 	} else {
 		u, err = tx.GetUser(ref)
 	}

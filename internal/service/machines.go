@@ -159,7 +159,7 @@ func (s *Service) CreateMachine(ctx context.Context, p core.Principal, c CreateM
 					return err
 				}
 			}
-			return emailFree(tx, nu.Email)
+			return emailFree(tx, p.Team.ID, nu.Email)
 		})
 		if err != nil {
 			return core.Machine{}, err

@@ -72,8 +72,9 @@ type Tx interface {
 	CreateUser(u *core.User) error
 	// GetUser returns a user by id. NotFound.
 	GetUser(id string) (core.User, error)
-	// GetUserByEmail returns a user by email, case-insensitively. NotFound.
-	GetUserByEmail(email string) (core.User, error)
+	// ListUsersByEmail returns the users with email, compared case-insensitively, in every
+	// team, oldest first. An email is unique within a team only.
+	ListUsersByEmail(email string) ([]core.User, error)
 	// ListUsers returns the users of a team ("" = all) ordered by creation, then id.
 	ListUsers(teamID string) ([]core.User, error)
 	// UpdateUser writes every field of u. NotFound.

@@ -15,17 +15,20 @@ func scanUser(s Row) (core.User, error) {
 	return u, err
 }
 
-// emailKey is the case-insensitive form of an email that the UNIQUE index holds. It is
-// computed in Go, so that both backends fold case identically.
-func emailKey(email string) string { return strings.ToLower(email) }
+// emailLower is the case-insensitive form of an email, and emailKey the one the UNIQUE index
+// holds: an email is unique within its team. Both are computed in Go, so that both backends
+// fold case identically.
+func emailLower(email string) string { return strings.ToLower(email) }
+
+func emailKey(teamID, email string) string { return teamID + " " + emailLower(email) }
 
 // CreateUser is guarded: besides its two unique keys it can fail on the team's foreign key.
 func (t *Tx) CreateUser(u *core.User) error {
-	_, err := t.x.ExecGuarded(`INSERT INTO users (id, team_id, email, email_key, first_name, last_name, role,
-		password_hash, created, disabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		u.ID, u.TeamID, u.Email, emailKey(u.Email), u.FirstName, u.LastName, u.Role, u.PasswordHash, ms(u.Created),
-		u.Disabled)
-	return t.errConflict(err, "user", u.ID, "a user with id "+u.ID+" or email "+u.Email+" already exists")
+	_, err := t.x.ExecGuarded(`INSERT INTO users (id, team_id, email, email_key, email_lower, first_name, last_name,
+		role, password_hash, created, disabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		u.ID, u.TeamID, u.Email, emailKey(u.TeamID, u.Email), emailLower(u.Email), u.FirstName, u.LastName, u.Role,
+		u.PasswordHash, ms(u.Created), u.Disabled)
+	return t.errConflict(err, "user", u.ID, "a user with id "+u.ID+" or email "+u.Email+" already exists in its team")
 }
 
 // GetUser implements store.Tx.
@@ -34,10 +37,10 @@ func (t *Tx) GetUser(id string) (core.User, error) {
 	return u, t.Err(err, "user", id)
 }
 
-// GetUserByEmail implements store.Tx.
-func (t *Tx) GetUserByEmail(email string) (core.User, error) {
-	u, err := scanUser(t.x.QueryRow(`SELECT `+userCols+` FROM users WHERE email_key = $1`, emailKey(email)))
-	return u, t.Err(err, "user with email", email)
+// ListUsersByEmail implements store.Tx.
+func (t *Tx) ListUsersByEmail(email string) ([]core.User, error) {
+	return list(t, "users", scanUser, `SELECT `+userCols+` FROM users WHERE email_lower = $1 ORDER BY created, id`,
+		emailLower(email))
 }
 
 // ListUsers implements store.Tx.
@@ -50,11 +53,11 @@ func (t *Tx) ListUsers(teamID string) ([]core.User, error) {
 
 // UpdateUser is guarded: the new email or team may violate a constraint.
 func (t *Tx) UpdateUser(u *core.User) error {
-	return t.guardedOne("user", u.ID, "a user with email "+u.Email+" already exists",
-		`UPDATE users SET team_id = $2, email = $3, email_key = $4,
-		first_name = $5, last_name = $6, role = $7, password_hash = $8, created = $9, disabled = $10 WHERE id = $1`,
-		u.ID, u.TeamID, u.Email, emailKey(u.Email), u.FirstName, u.LastName, u.Role, u.PasswordHash, ms(u.Created),
-		u.Disabled)
+	return t.guardedOne("user", u.ID, "a user with email "+u.Email+" already exists in its team",
+		`UPDATE users SET team_id = $2, email = $3, email_key = $4, email_lower = $5,
+		first_name = $6, last_name = $7, role = $8, password_hash = $9, created = $10, disabled = $11 WHERE id = $1`,
+		u.ID, u.TeamID, u.Email, emailKey(u.TeamID, u.Email), emailLower(u.Email), u.FirstName, u.LastName, u.Role,
+		u.PasswordHash, ms(u.Created), u.Disabled)
 }
 
 const apiKeyCols = `id, user_id, name, prefix, hash, created, last_used, revoked, kind`

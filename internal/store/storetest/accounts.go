@@ -73,13 +73,15 @@ func testUsers(t *testing.T, b *bundle) {
 		return nil
 	})
 	getCode(t, b, core.NotFound, func(tx store.Tx) (core.User, error) { return tx.GetUser("nope") })
-	getCode(t, b, core.NotFound, func(tx store.Tx) (core.User, error) { return tx.GetUserByEmail("nobody@example.com") })
+	byEmail := func(email string) []core.User {
+		return get(t, b, func(tx store.Tx) ([]core.User, error) { return tx.ListUsersByEmail(email) })
+	}
+	equal(t, "ListUsersByEmail(nobody)", len(byEmail("nobody@example.com")), 0)
 	for _, want := range users {
 		equal(t, "GetUser", get(t, b, func(tx store.Tx) (core.User, error) { return tx.GetUser(want.ID) }), want)
 	}
 	for _, email := range []string{"alice.smith@example.com", "ALICE.SMITH@EXAMPLE.COM", u1.Email} {
-		equal(t, "GetUserByEmail "+email,
-			get(t, b, func(tx store.Tx) (core.User, error) { return tx.GetUserByEmail(email) }), u1)
+		equal(t, "ListUsersByEmail "+email, byEmail(email), []core.User{u1})
 	}
 
 	equal(t, "ListUsers(te1)", get(t, b, func(tx store.Tx) ([]core.User, error) { return tx.ListUsers("te1") }),
@@ -91,20 +93,28 @@ func testUsers(t *testing.T, b *bundle) {
 	dupID := newUser("u1", "te1")
 	dupID.Email = "other@example.com"
 	b.writeCode(t, core.Conflict, func(tx store.Tx) error { return tx.CreateUser(&dupID) })
-	dupEmail := newUser("u9", "te2")
-	dupEmail.Email = strings.ToUpper(u1.Email)
-	b.writeCode(t, core.Conflict, func(tx store.Tx) error { return tx.CreateUser(&dupEmail) })
+	// An email is unique within its team, case-insensitively; another team may have it too.
+	sameTeam := newUser("u8", "te1")
+	sameTeam.Email = strings.ToUpper(u1.Email)
+	b.writeCode(t, core.Conflict, func(tx store.Tx) error { return tx.CreateUser(&sameTeam) })
+	otherTeam := newUser("u9", "te2")
+	otherTeam.Email, otherTeam.Created = strings.ToUpper(u1.Email), at(5)
+	b.write(t, func(tx store.Tx) error { return tx.CreateUser(&otherTeam) })
+	equal(t, "ListUsersByEmail in two teams", byEmail(u1.Email), []core.User{u1, otherTeam})
 
 	// UpdateUser writes every field.
 	upd := core.User{ID: "u2", TeamID: "te2", Email: "New@Example.com", FirstName: "N", LastName: "M",
 		Role: core.RoleOperator, PasswordHash: "$argon2id$new", Disabled: true, Created: at(9)}
 	b.write(t, func(tx store.Tx) error { return tx.UpdateUser(&upd) })
 	equal(t, "GetUser after UpdateUser", get(t, b, func(tx store.Tx) (core.User, error) { return tx.GetUser("u2") }), upd)
-	equal(t, "GetUserByEmail after UpdateUser",
-		get(t, b, func(tx store.Tx) (core.User, error) { return tx.GetUserByEmail("new@example.com") }), upd)
-	getCode(t, b, core.NotFound, func(tx store.Tx) (core.User, error) { return tx.GetUserByEmail(u2.Email) })
-	clash := upd
+	equal(t, "ListUsersByEmail after UpdateUser", byEmail("new@example.com"), []core.User{upd})
+	equal(t, "ListUsersByEmail(old email) after UpdateUser", len(byEmail(u2.Email)), 0)
+	clash := upd // in te2, which has otherTeam's email
 	clash.Email = "alice.smith@example.com"
+	b.writeCode(t, core.Conflict, func(tx store.Tx) error { return tx.UpdateUser(&clash) })
+	clash.TeamID, clash.Email = "te1", "new@example.com" // moving a user to a team checks there
+	b.write(t, func(tx store.Tx) error { return tx.UpdateUser(&clash) })
+	clash.Email = "ALICE.smith@example.com"
 	b.writeCode(t, core.Conflict, func(tx store.Tx) error { return tx.UpdateUser(&clash) })
 	missing := newUser("nope", "te1")
 	b.writeCode(t, core.NotFound, func(tx store.Tx) error { return tx.UpdateUser(&missing) })
