@@ -430,6 +430,10 @@ func (e *env) startHangar(ctx context.Context, name, bin string) (*instance, err
 		"--log-level", "info", "--pprof", "127.0.0.1:0"}
 	if name != "hangar" {
 		h.args = append(h.args, strings.Fields(e.o.beforeArgs)...)
+	} else {
+		// The seeded teams hold far more machines than the default quotas allow. The limits
+		// are raised, not lifted, so that every create still counts the team's usage.
+		h.args = append(h.args, "--quota", "machines=1000000", "--quota", "running=1000000")
 	}
 	var err error
 	if h.proc, err = e.start(ctx, name, bin, true, h.args...); err != nil {

@@ -39,13 +39,16 @@ func (t *Tx) SetTeamQuota(teamID string, q core.Quota, limit *int) error {
 	return t.Err(err, "team quota", teamID)
 }
 
-// usageCounts are the statements of TeamUsage, each a count on an index that starts with
-// team_id (snapshots through the team's live machines). A machine still provisioning with
+// usageCounts are the statements of TeamUsage: machines and running are read from team_usage,
+// which triggers keep in step with machines (migration 0011), so that the check of every
+// create costs the same however many machines the team has; the others, whose default limits
+// are small, are counts on an index that starts with team_id (snapshots through the team's
+// live machines). A machine still provisioning with
 // takeInitialSnapshot counts its initial snapshot already: the create that admitted it
 // reserved it.
 var usageCounts = map[core.Quota]string{
-	core.QuotaMachines:  `(SELECT COUNT(*) FROM machines WHERE team_id = $1 AND deleted_at IS NULL)`,
-	core.QuotaRunning:   `(SELECT COUNT(*) FROM machines WHERE team_id = $1 AND deleted_at IS NULL AND state <> 'off')`,
+	core.QuotaMachines:  `COALESCE((SELECT machines FROM team_usage WHERE team_id = $1), 0)`,
+	core.QuotaRunning:   `COALESCE((SELECT running FROM team_usage WHERE team_id = $1), 0)`,
 	core.QuotaNetworks:  `(SELECT COUNT(*) FROM networks WHERE team_id = $1 AND deleted_at IS NULL)`,
 	core.QuotaPublicIPs: `(SELECT COUNT(*) FROM public_ips WHERE team_id = $1)`,
 	core.QuotaScripts:   `(SELECT COUNT(*) FROM scripts WHERE team_id = $1)`,

@@ -119,4 +119,39 @@ func testTeamUsage(t *testing.T, b *bundle) {
 	equal(t, "TeamUsage(te1, running, snapshots, running)", get(t, b, func(tx store.Tx) (core.QuotaLimits, error) {
 		return tx.TeamUsage("te1", core.QuotaRunning, core.QuotaSnapshots, core.QuotaRunning)
 	}), core.QuotaLimits{core.QuotaRunning: 2, core.QuotaSnapshots: 3})
+
+	// machines and running follow every power change and destroy in the transaction that
+	// makes it, and a rolled-back one changes nothing.
+	power := func(id string, s core.State) func(tx store.Tx) error {
+		return func(tx store.Tx) error {
+			m, err := tx.GetMachine(id)
+			if err != nil {
+				return err
+			}
+			m.State = s
+			return tx.UpdateMachine(&m)
+		}
+	}
+	counts := func(team string) [2]int {
+		t.Helper()
+		u := usage(team)
+		return [2]int{u[core.QuotaMachines], u[core.QuotaRunning]}
+	}
+	b.write(t, power("ps1", core.StateOff))      // ready → off
+	b.write(t, power("ps3", core.StateStarting)) // off → starting
+	b.write(t, power("ps2", core.StateStarting)) // not off → not off
+	equal(t, "machines, running after power changes", counts("te1"), [2]int{3, 2})
+	b.writeCode(t, core.Invalid, func(tx store.Tx) error {
+		if err := power("ps1", core.StateStarting)(tx); err != nil {
+			return err
+		}
+		if err := tx.DeleteMachine("ps3", at(4)); err != nil {
+			return err
+		}
+		return core.Errorf(core.Invalid, "rolled back")
+	})
+	equal(t, "machines, running after a rollback", counts("te1"), [2]int{3, 2})
+	b.write(t, func(tx store.Tx) error { return tx.DeleteMachine("ps3", at(4)) })
+	equal(t, "machines, running after a destroy", counts("te1"), [2]int{2, 1})
+	equal(t, "machines, running of the other team", counts("te2"), [2]int{1, 1})
 }
