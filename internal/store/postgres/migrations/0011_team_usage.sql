@@ -3,7 +3,7 @@
 -- (which grows with the team). Triggers keep it exact in the transaction of every change to
 -- machines; the counts are rebuilt here from the table.
 CREATE TABLE team_usage (
-    team_id  TEXT PRIMARY KEY,
+    team_id  TEXT COLLATE "C" PRIMARY KEY,
     machines BIGINT NOT NULL DEFAULT 0,
     running  BIGINT NOT NULL DEFAULT 0
 );
