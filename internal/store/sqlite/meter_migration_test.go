@@ -1,8 +1,6 @@
 package sqlite
 
 import (
-	"database/sql"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,29 +12,7 @@ import (
 // holds a running, a stopped and a destroyed machine, and checks that migration 0003 meters
 // the running one from the start of its current state and nothing else.
 func TestMeterMigrationBackfill(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "hangar.db")
-	migs, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range migs {
-		if m.Version > 2 {
-			break
-		}
-		if _, err := raw.Exec(m.SQL); err != nil {
-			t.Fatalf("%s: %v", m.Name, err)
-		}
-		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES ($1, $2, 0)`, m.Version, m.Name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	path, raw := openAtVersion(t, 2)
 	created := time.Date(2026, 10, 30, 12, 0, 0, 0, time.UTC)
 	since := created.Add(26 * time.Hour)
 	// The rows are written with the columns of schema version 2 only: the store's own insert

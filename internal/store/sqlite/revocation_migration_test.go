@@ -1,8 +1,6 @@
 package sqlite
 
 import (
-	"database/sql"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,29 +13,7 @@ import (
 // token an id it can be found and revoked by, marks the session key as a session and leaves
 // the user enabled.
 func TestRevocationMigrationBackfill(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "hangar.db")
-	migs, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range migs {
-		if m.Version > 7 {
-			break
-		}
-		if _, err := raw.Exec(m.SQL); err != nil {
-			t.Fatalf("%s: %v", m.Name, err)
-		}
-		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES ($1, $2, 0)`, m.Version, m.Name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	path, raw := openAtVersion(t, 7)
 	for _, q := range []string{
 		`INSERT INTO teams (id, name, individual, created) VALUES ('te1', 'A', 0, 1)`,
 		`INSERT INTO users (id, team_id, email, email_key, first_name, last_name, role, password_hash, created)

@@ -1,8 +1,6 @@
 package sqlite
 
 import (
-	"database/sql"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,48 +13,29 @@ import (
 // and unique within its team only, and that 0011 counts each team's live and running machines
 // from what the table holds.
 func TestTeamEmailsAndUsageMigration(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "hangar.db")
-	migs, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range migs {
-		if m.Version > 9 {
-			break
-		}
-		if _, err := raw.Exec(m.SQL); err != nil {
-			t.Fatalf("%s: %v", m.Name, err)
-		}
-		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES ($1, $2, 0)`, m.Version, m.Name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	machine := func(id, team, state string, deleted any) string {
-		return `INSERT INTO machines (id, name, team_id, user_id, region, machine_type, billing_type, template_id,
-			size_gb, cpus, agent_type, shutdown_timeout_forces, perform_auto_snapshot, dynamic_public_ip, is_managed,
-			updates_pending, take_initial_snapshot, state, host_id, holds_capacity, booted, op_event, phase_since,
-			attempts, created, deleted_at) VALUES ('` + id + `', 'm', '` + team + `', 'u1', 'East Coast (NY2)', 'C1',
-			'hourly', 't1', 50, 1, 'LinuxHeadless', 0, 0, 0, 1, 0, 0, '` + state + `', 'h1', 0, 0, '', 1, 0, 1, ` +
-			map[bool]string{true: "5", false: "NULL"}[deleted != nil] + `)`
-	}
+	path, raw := openAtVersion(t, 9)
 	for _, q := range []string{
 		`INSERT INTO teams (id, name, individual, created) VALUES ('te1', 'A', 0, 1), ('te2', 'B', 0, 1)`,
 		`INSERT INTO users (id, team_id, email, email_key, first_name, last_name, role, password_hash, created)
 			VALUES ('u1', 'te1', 'Ada@Example.com', 'ada@example.com', 'A', 'B', 'admin', 'x', 1)`,
-		machine("ps1", "te1", "ready", nil),
-		machine("ps2", "te1", "off", nil),
-		machine("ps3", "te1", "ready", true),
-		machine("ps4", "te2", "starting", nil),
 	} {
 		if _, err := raw.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for _, m := range []struct {
+		id, team string
+		state    core.State
+		deleted  any // the deleted_at column: nil for a live machine
+	}{{"ps1", "te1", core.StateReady, nil}, {"ps2", "te1", core.StateOff, nil},
+		{"ps3", "te1", core.StateReady, 5}, {"ps4", "te2", core.StateStarting, nil}} {
+		if _, err := raw.Exec(`INSERT INTO machines (id, name, team_id, user_id, region, machine_type, billing_type,
+			template_id, size_gb, cpus, agent_type, shutdown_timeout_forces, perform_auto_snapshot, dynamic_public_ip,
+			is_managed, updates_pending, take_initial_snapshot, state, host_id, holds_capacity, booted, op_event,
+			phase_since, attempts, created, deleted_at)
+			VALUES ($1, 'm', $2, 'u1', 'East Coast (NY2)', 'C1', 'hourly', 't1', 50, 1, 'LinuxHeadless',
+			0, 0, 0, 1, 0, 0, $3, 'h1', 0, 0, '', 1, 0, 1, $4)`, m.id, m.team, string(m.state), m.deleted); err != nil {
+			t.Fatal(err)
 		}
 	}
 	if err := raw.Close(); err != nil {
