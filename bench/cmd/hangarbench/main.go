@@ -423,6 +423,12 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
+// hasQuotas reports whether bin's serve takes --quota (binaries from before quotas do not).
+func hasQuotas(bin string) bool {
+	out, _ := exec.Command(bin, "serve", "--help").CombinedOutput()
+	return strings.Contains(string(out), "--quota")
+}
+
 func (e *env) startHangar(ctx context.Context, name, bin string) (*instance, error) {
 	h := &instance{bin: bin, data: filepath.Join(e.tmp, name+"-data")}
 	h.args = []string{"serve", "--listen", "127.0.0.1:0", "--data", h.data,
@@ -430,7 +436,8 @@ func (e *env) startHangar(ctx context.Context, name, bin string) (*instance, err
 		"--log-level", "info", "--pprof", "127.0.0.1:0"}
 	if name != "hangar" {
 		h.args = append(h.args, strings.Fields(e.o.beforeArgs)...)
-	} else {
+	}
+	if hasQuotas(bin) {
 		// The seeded teams hold far more machines than the default quotas allow. The limits
 		// are raised, not lifted, so that every create still counts the team's usage.
 		h.args = append(h.args, "--quota", "machines=1000000", "--quota", "running=1000000")
