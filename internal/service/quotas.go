@@ -34,6 +34,14 @@ func (s *Service) GetTeam(ctx context.Context, p core.Principal, ref string) (Te
 	return d, err
 }
 
+// OwnTeam returns the caller's own team with its quotas: what any member may see of the
+// limits that refuse their creates.
+func (s *Service) OwnTeam(ctx context.Context, p core.Principal) (TeamDetail, error) {
+	var d TeamDetail
+	err := s.read(ctx, func(tx store.Tx) (err error) { d, err = s.teamDetail(tx, p.Team.ID); return })
+	return d, err
+}
+
 func (s *Service) teamDetail(tx store.Tx, ref string) (TeamDetail, error) {
 	t, err := resolveTeam(tx, ref)
 	if core.IsNotFound(err) {

@@ -125,10 +125,14 @@ func (s *Server) routes() {
 	get("networks", s.networksPage)
 	post("networks", s.createNetwork)
 	post("networks/{id}/delete", s.deleteNetwork)
+	get("quotas", s.quotasPage)
+	post("publicips/{address}/release", s.releasePublicIP)
 
 	get("hosts", s.hostsPage)
 	get("teams", s.teamsPage)
 	post("teams", s.createTeam)
+	get("teams/{id}", s.teamPage)
+	post("teams/{id}/quotas", s.updateTeamQuotas)
 	get("usage", s.usagePage)
 	get("audit", s.auditPage)
 }

@@ -218,6 +218,21 @@ try {
   await shot(op, 'hosts');
   await op.goto(console_ + '/teams');
   await shot(op, 'teams');
+
+  step('the operator sets a team quota; its member sees it on the quota page');
+  await member.goto(console_ + '/quotas');
+  const teamName = (await member.textContent('h1')).replace(/^Quotas of /, '').trim();
+  assert.equal(await member.textContent('#quotas tr[data-quota="networks"] [data-field="source"]'), 'default');
+  await Promise.all([op.waitForURL(/\/console\/teams\/.+/), op.click(`#teams a:text-is("${teamName}")`)]);
+  await op.fill('#team-quotas input[name="quota.networks"]', '3');
+  await Promise.all([op.waitForURL(/\/console\/teams\/.+/), op.click('#team-quotas button')]);
+  assert.match(await op.textContent('.flash.ok'), /Quotas of .* saved/);
+  assert.equal(await op.textContent('#quotas tr[data-quota="networks"] [data-field="limit"]'), '3');
+  await shot(op, 'team-quotas');
+  await member.reload();
+  assert.equal(await member.textContent('#quotas tr[data-quota="networks"] [data-field="limit"]'), '3');
+  assert.equal(await member.textContent('#quotas tr[data-quota="networks"] [data-field="source"]'), 'team override');
+  await shot(member, 'quotas');
   await op.goto(console_ + '/usage');
   assert.ok(await op.locator('#usage-chart rect').count() > 0, 'the usage chart has bars');
   await shot(op, 'usage');
