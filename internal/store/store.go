@@ -202,6 +202,11 @@ type Tx interface {
 	// ListHosts returns the hosts of a region ("" = all) with their usage, ordered by name.
 	// In a write transaction the rows are locked against concurrent placements.
 	ListHosts(region string) ([]core.HostLoad, error)
+	// PlacementHosts returns the hosts of region as a placement of machineType needs them,
+	// ordered by name: each with only machineType in Capacity and Used (0 when it has none).
+	// It reads far less than ListHosts, once per create. In a write transaction the rows are
+	// locked against concurrent placements.
+	PlacementHosts(region, machineType string) ([]core.HostLoad, error)
 	// AddHostUsage adds delta to the slots of machineType used on a host.
 	AddHostUsage(hostID, machineType string, delta int) error
 

@@ -123,6 +123,29 @@ func (t *Tx) ListHosts(region string) ([]core.HostLoad, error) {
 	return hosts, err
 }
 
+// PlacementHosts reads one machine type's slots straight out of the capacity JSON
+// (->> on both backends) and its usage in the same statement, instead of ListHosts' two
+// queries and a JSON decode of every host's whole capacity.
+func (t *Tx) PlacementHosts(region, machineType string) ([]core.HostLoad, error) {
+	lock := ""
+	if t.write && t.d.RowLocks {
+		lock = " FOR UPDATE OF h"
+	}
+	return list(t, "hosts", func(s Row) (core.HostLoad, error) {
+		var (
+			h         core.HostLoad
+			cap, used int
+		)
+		err := s.Scan(&h.ID, &h.Name, &h.Available, &cap, &used)
+		h.Region = region
+		h.Capacity = map[string]int{machineType: cap}
+		h.Used = map[string]int{machineType: used}
+		return h, err
+	}, `SELECT h.id, h.name, h.available, COALESCE(CAST(h.capacity ->> CAST($2 AS TEXT) AS INTEGER), 0), COALESCE(u.used, 0)
+		FROM hosts h LEFT JOIN host_usage u ON u.host_id = h.id AND u.machine_type = $2
+		WHERE h.region = $1 ORDER BY h.name`+lock, region, machineType)
+}
+
 // addUsage fills the Used maps of hosts from a (host_id, machine_type, used) query.
 func (t *Tx) addUsage(hosts map[string]*core.HostLoad, query string, args ...any) error {
 	type usage struct {

@@ -100,6 +100,27 @@ func testHostUsage(t *testing.T, b *bundle) {
 	if free := ca1[0].Free("C2"); free != 1 {
 		t.Errorf("Free(C2) = %d, want 1", free)
 	}
+	// What a placement reads: one type's slots and usage, for the region's hosts only.
+	placement := func(region, mt string) []core.HostLoad {
+		return get(t, b, func(tx store.Tx) ([]core.HostLoad, error) { return tx.PlacementHosts(region, mt) })
+	}
+	slot := func(h core.Host, mt string, capacity, used int) core.HostLoad {
+		return core.HostLoad{Host: core.Host{ID: h.ID, Name: h.Name, Region: h.Region, Available: h.Available,
+			Capacity: map[string]int{mt: capacity}}, Used: map[string]int{mt: used}}
+	}
+	equal(t, "PlacementHosts(NY2, C2)", placement("East Coast (NY2)", "C2"), []core.HostLoad{slot(h1, "C2", 10, 4)})
+	equal(t, "PlacementHosts(NY2, P4000)", placement("East Coast (NY2)", "P4000"), []core.HostLoad{slot(h1, "P4000", 2, 1)})
+	equal(t, "PlacementHosts(NY2, C5): a type the host has no slot of", placement("East Coast (NY2)", "C5"),
+		[]core.HostLoad{slot(h1, "C5", 0, 0)})
+	equal(t, "PlacementHosts(AMS1, C2)", len(placement("Europe (AMS1)", "C2")), 0)
+	h3 := core.Host{ID: "h3", Name: "a-drained", Region: "East Coast (NY2)", Capacity: map[string]int{"C2": 7}, Created: at(2)}
+	b.write(t, func(tx store.Tx) error { return tx.CreateHost(&h3) })
+	got := placement("East Coast (NY2)", "C2")
+	equal(t, "PlacementHosts(NY2, C2) with a drained host, by name", got, []core.HostLoad{slot(h3, "C2", 7, 0), slot(h1, "C2", 10, 4)})
+	if got[0].Free("C2") != 0 || got[1].Free("C2") != 6 {
+		t.Errorf("Free(C2) of %+v: want 0 (drained) and 6", got)
+	}
+	b.write(t, func(tx store.Tx) error { return tx.DeleteHost("h3") })
 	// Usage back to zero reads as no usage.
 	b.write(t, func(tx store.Tx) error { return tx.AddHostUsage("h1", "P4000", -1) })
 	equal(t, "Used after release", get(t, b, func(tx store.Tx) (core.HostLoad, error) { return tx.GetHost("h1") }).Used,
