@@ -17,9 +17,15 @@
 //
 // Group commit. Write hands fn to a single writer goroutine. The goroutine takes every
 // request queued at that moment (up to Options.MaxBatch), runs them one after another in ONE
-// transaction, each inside its own SAVEPOINT, and commits once. A fn that returns an error or
-// panics is rolled back to its savepoint alone; the others commit. Each caller then receives
-// its own result. Because fns run one at a time on one connection, writes are serialisable. If
+// transaction and commits once. A fn that returns an error or panics is undone alone; the
+// others commit. Each caller then receives its own result. Savepoints make that possible, but
+// cost three statements and a sub-journal copy of every page a fn touches, so a batch runs
+// first without them (unless the previous batch had a failing fn): a lone failing fn is undone
+// by rolling the transaction back; in a larger batch, a failing fn — or one during which a
+// statement failed in a way that may have ended the transaction (SQLITE_FULL, SQLITE_IOERR, …)
+// — rolls the attempt back and the batch runs again at once, each fn inside its own SAVEPOINT.
+// fns reach the database only through store.Tx, so a failing statement is the only way a fn
+// can end the transaction under the writer. Because fns run one at a time on one connection, writes are serialisable. If
 // the shared transaction itself fails (BEGIN, a savepoint or COMMIT), every fn of the batch is
 // run again in a transaction of its own, which the store contract allows ("fn may be
 // retried"). A Tx method that fails leaves the transaction usable: SQLite undoes only the

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -148,6 +149,9 @@ func TestWritePanic(t *testing.T) {
 				if i%4 == 0 {
 					panic("boom")
 				}
+				if i%4 == 1 {
+					return core.Errorf(core.Invalid, "refused %d", i)
+				}
 				return nil
 			})
 		})
@@ -159,6 +163,10 @@ func TestWritePanic(t *testing.T) {
 			if core.ErrorCode(err) != core.Internal || !strings.Contains(err.Error(), "boom") {
 				t.Errorf("panicking write %d: %v, want an Internal error mentioning the panic", i, err)
 			}
+		} else if i%4 == 1 {
+			if core.ErrorMessage(err) != fmt.Sprintf("refused %d", i) {
+				t.Errorf("failing write %d: %v, want its own error", i, err)
+			}
 		} else if err != nil {
 			t.Errorf("write %d: %v", i, err)
 		}
@@ -167,8 +175,8 @@ func TestWritePanic(t *testing.T) {
 	if err := db.Read(t.Context(), func(tx store.Tx) (err error) { teams, err = tx.ListTeams(); return err }); err != nil {
 		t.Fatal(err)
 	}
-	if len(teams) != 12 {
-		t.Errorf("%d teams committed, want 12", len(teams))
+	if len(teams) != 8 {
+		t.Errorf("%d teams committed, want 8 (the writes that neither panicked nor failed)", len(teams))
 	}
 }
 
@@ -370,9 +378,15 @@ func TestWriteBrokenTransaction(t *testing.T) {
 					return err
 				}
 				if i == 5 {
-					_, err := st.(*tx).q.ExecContext(context.Background(), "ROLLBACK")
-					return err
+					// As SQLite does on SQLITE_FULL or SQLITE_IOERR: a statement fails and the
+					// transaction is gone; this fn ignores the failure and carries on.
+					if _, err := st.(*tx).q.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+						return err
+					}
+					_, _ = st.(*tx).Exec("INSERT INTO no_such_table VALUES (1)")
+					return nil
 				}
+
 				return nil
 			})
 		})

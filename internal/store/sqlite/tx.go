@@ -35,6 +35,18 @@ type tx struct {
 	ctx   context.Context
 	q     *sql.Tx
 	stmts *stmtCache // nil: nothing is prepared (migrations)
+	// failed is set when a statement failed other than on a constraint or a missing row:
+	// SQLite may have rolled the whole transaction back then (SQLITE_FULL, SQLITE_IOERR,
+	// SQLITE_NOMEM, SQLITE_BUSY, SQLITE_INTERRUPT), even if fn carries on.
+	failed bool
+}
+
+// note records err's kind (failed) and returns it.
+func (t *tx) note(err error) error {
+	if err != nil && classify(err) == sqlstore.ErrOther {
+		t.failed = true
+	}
+	return err
 }
 
 func newTx(ctx context.Context, q *sql.Tx, stmts *stmtCache, clock core.Clock, write bool) *tx {
@@ -67,7 +79,7 @@ func (t *tx) Exec(query string, args ...any) (int64, error) {
 		res, err = t.q.ExecContext(t.ctx, query, args...)
 	}
 	if err != nil {
-		return 0, err
+		return 0, t.note(err)
 	}
 	return res.RowsAffected()
 }
@@ -79,7 +91,7 @@ func (t *tx) ExecGuarded(query string, args ...any) (int64, error) { return t.Ex
 // Query implements sqlstore.Executor with a statement prepared once per connection.
 func (t *tx) Query(query string, args ...any) (sqlstore.Rows, error) {
 	if s := t.stmt(query); s != nil {
-		return wrapRows(s.QueryContext(t.ctx, args...))
+		return t.wrapRows(s.QueryContext(t.ctx, args...))
 	}
 	return t.QueryBuilt(query, args...)
 }
@@ -87,28 +99,41 @@ func (t *tx) Query(query string, args ...any) (sqlstore.Rows, error) {
 // QueryBuilt implements sqlstore.Executor: the query goes to the transaction directly, so
 // that queries built at run time do not crowd the statement cache.
 func (t *tx) QueryBuilt(query string, args ...any) (sqlstore.Rows, error) {
-	return wrapRows(t.q.QueryContext(t.ctx, query, args...))
+	return t.wrapRows(t.q.QueryContext(t.ctx, query, args...))
 }
 
 // QueryRow implements sqlstore.Executor with a statement prepared once per connection.
 func (t *tx) QueryRow(query string, args ...any) sqlstore.Row {
 	if s := t.stmt(query); s != nil {
-		return s.QueryRowContext(t.ctx, args...)
+		return row{s.QueryRowContext(t.ctx, args...), t}
 	}
-	return t.q.QueryRowContext(t.ctx, query, args...)
+	return row{t.q.QueryRowContext(t.ctx, query, args...), t}
 }
+
+// row adapts *sql.Row, noting the error of its Scan.
+type row struct {
+	*sql.Row
+	t *tx
+}
+
+func (r row) Scan(dest ...any) error { return r.t.note(r.Row.Scan(dest...)) }
 
 // rows adapts *sql.Rows to sqlstore.Rows, whose Close reports nothing (its error, if any,
 // also comes from Err).
-type rows struct{ *sql.Rows }
+type rows struct {
+	*sql.Rows
+	t *tx
+}
 
 func (r rows) Close() { _ = r.Rows.Close() }
 
-func wrapRows(r *sql.Rows, err error) (sqlstore.Rows, error) {
+func (r rows) Err() error { return r.t.note(r.Rows.Err()) }
+
+func (t *tx) wrapRows(r *sql.Rows, err error) (sqlstore.Rows, error) {
 	if err != nil {
-		return nil, err
+		return nil, t.note(err)
 	}
-	return rows{r}, nil
+	return rows{r, t}, nil
 }
 
 // classify implements sqlstore.Dialect.Classify on modernc.org/sqlite's extended result

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"database/sql"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,7 @@ type writer struct {
 	once    sync.Once
 
 	batches, writes atomic.Int64 // transactions committed or tried, and the Writes they ran
+	lastFailed      bool         // a fn of the last batch failed: the next one uses savepoints (loop only)
 	onBatch         func(int)    // Options.OnBatch; nil: none
 }
 
@@ -157,6 +159,13 @@ func (w *writer) run(batch []*writeReq) {
 
 // commit runs batch in one transaction. It returns each fn's result and a non-nil error if
 // the transaction as a whole failed, in which case nothing was committed.
+//
+// A savepoint per fn, so that a failing fn is undone alone, costs three statements per Write.
+// Most Writes succeed, so commit first runs a batch without them when the previous batch had
+// no failing fn: a lone fn that fails is undone by rolling the transaction back, and a
+// failing fn in a larger batch rolls the whole attempt back and the batch runs again at once,
+// with savepoints. While fns keep failing, batches keep their savepoints, so a stream of
+// refused Writes costs no second attempt each.
 func (w *writer) commit(batch []*writeReq) ([]error, error) {
 	w.batches.Add(1)
 	w.writes.Add(int64(len(batch)))
@@ -175,26 +184,68 @@ func (w *writer) commit(batch []*writeReq) ([]error, error) {
 	if !live { // every caller has given up: no transaction to wait for
 		return results, nil
 	}
+	if len(batch) == 1 || !w.lastFailed {
+		results, err, again := w.attempt(batch, false)
+		if !again {
+			w.lastFailed = failed(results)
+			return results, err
+		}
+	}
+	results, err, _ := w.attempt(batch, true)
+	w.lastFailed = failed(results)
+	return results, err
+}
+
+// failed reports whether a fn of a batch failed on its own (not by its caller giving up).
+func failed(results []error) bool {
+	for _, err := range results {
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			return true
+		}
+	}
+	return false
+}
+
+// attempt runs batch in one transaction, each fn in a savepoint if savepoints is set. Without
+// savepoints a failing fn ends the attempt: a lone one's result is its error (the transaction
+// rolled back); in a larger batch the attempt is rolled back and again is set.
+func (w *writer) attempt(batch []*writeReq, savepoints bool) (results []error, txErr error, again bool) {
+	results = make([]error, len(batch))
 	// Background: a caller's cancellation must not roll back the others' work.
 	ctx := context.Background()
 	sqlTx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, core.Wrap(core.Internal, err, "sqlite: begin write")
+		return nil, core.Wrap(core.Internal, err, "sqlite: begin write"), false
 	}
 	for i, r := range batch {
-		if r.givenUp() || !r.state.CompareAndSwap(reqWaiting, reqRunning) {
+		// A fn that began in an earlier attempt of this batch runs again: its caller waits
+		// for it. Any other runs only if its caller has not given up.
+		if r.state.Load() != reqRunning && (r.givenUp() || !r.state.CompareAndSwap(reqWaiting, reqRunning)) {
 			results[i] = r.ctx.Err() // given up before it began: fn never runs
 			continue
 		}
-		if results[i], err = w.runOne(ctx, sqlTx, r.fn); err != nil {
+		if savepoints {
+			if results[i], err = w.runOne(ctx, sqlTx, r.fn); err != nil {
+				_ = sqlTx.Rollback()
+				return results, err, false
+			}
+			continue
+		}
+		t := newTx(ctx, sqlTx, w.stmts, w.clock, true)
+		if results[i] = sqlstore.Call(r.fn, t); results[i] != nil || t.failed {
+			// A statement that failed may have ended the transaction under fn (see tx.failed):
+			// only a savepoint's RELEASE would tell, so the batch takes that path.
 			_ = sqlTx.Rollback()
-			return results, err
+			if len(batch) == 1 && results[i] != nil {
+				return results, nil, false
+			}
+			return nil, nil, true
 		}
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return results, core.Wrap(core.Internal, err, "sqlite: commit")
+		return results, core.Wrap(core.Internal, err, "sqlite: commit"), false
 	}
-	return results, nil
+	return results, nil, false
 }
 
 // runOne runs fn inside a savepoint, rolling back to it if fn fails or panics. The second
