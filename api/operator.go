@@ -175,8 +175,23 @@ type Host struct {
 	Capacity  map[string]int `json:"capacity"`
 	Used      map[string]int `json:"used"`
 	DtCreated string         `json:"dtCreated"`
-	// Hypervisor is set on the host this server runs real machines on (--driver qemu).
+	// State is up, draining (takes no new machines) or unavailable (its agent missed its
+	// heartbeats for the host timeout).
+	State string `json:"state"`
+	// Driver is the hypervisor driver that runs the host's machines: sim, qemu, or the
+	// driver of the host's `hangar agent`.
+	Driver string `json:"driver"`
+	// Agent is set on hosts run by `hangar agent`.
+	Agent *HostAgent `json:"agent,omitempty"`
+	// Hypervisor is set on the host this server runs real machines on (--driver qemu) and on
+	// agent hosts.
 	Hypervisor *HostHypervisor `json:"hypervisor,omitempty"`
+}
+
+// HostAgent is the agent of a remote host: its build and its last heartbeat.
+type HostAgent struct {
+	Version  string  `json:"version"`
+	LastSeen *string `json:"lastSeen"`
 }
 
 // HostHypervisor describes how a host runs machines.

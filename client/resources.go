@@ -128,6 +128,11 @@ func (c *Client) DeleteHost(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, item("/hosts", id), nil, nil, nil)
 }
 
+// CreateJoinToken creates a one-time join token for `hangar agent`.
+func (c *Client) CreateJoinToken(ctx context.Context, req api.CreateJoinTokenRequest) (*api.JoinToken, error) {
+	return post[api.JoinToken](ctx, c, "/hosts/tokens", req)
+}
+
 // ListFaults returns the pending sim faults.
 func (c *Client) ListFaults(ctx context.Context) ([]api.Fault, error) {
 	return list[api.Fault](ctx, c, "/sim/faults", nil)

@@ -149,16 +149,17 @@ func jsonOf(t *testing.T, s string) any {
 }
 
 const (
-	team     = `{"id":"te1a2b3c4","num":3,"name":"Acme","individual":false,"dtCreated":"2026-11-27T10:00:00.000Z"}`
-	user     = `{"id":"u1a2b3c4","email":"a@b.c","firstname":"Ada","lastname":"L","teamId":"te1a2b3c4","role":"admin","disabled":false,"dtCreated":"2026-11-27T10:00:00.000Z"}`
-	key      = `{"id":"k1","userId":"u1a2b3c4","name":"ci","kind":"key","prefix":"3f9a1c","dtCreated":"2026-11-27T10:00:00.000Z","lastUsed":null,"revoked":null,"key":"3f9a1csecret"}`
-	revoked  = `{"id":"k1","userId":"u1a2b3c4","name":"ci","kind":"key","prefix":"3f9a1c","dtCreated":"2026-11-27T10:00:00.000Z","lastUsed":null,"revoked":"2026-11-27T11:00:00.000Z"}`
-	template = `{"id":"t1","name":"ubuntu","label":null,"os":"Ubuntu 22.04","osFamily":"linux","agentType":"LinuxHeadless","teamId":null,"region":null,"image":"/img/u.qcow2","kernel":"","initrd":"","dtCreated":"2026-11-27T10:00:00.000Z"}`
-	network  = `{"id":"n1","num":7,"name":"lan","teamId":"te1a2b3c4","region":"East Coast (NY2)","cidr":"10.64.21.0/24","network":"10.64.21.0","netmask":"255.255.255.0","vlanId":7,"dtCreated":"2026-11-27T10:00:00.000Z"}`
-	host     = `{"id":"h1","name":"sim-ny2-1","region":"East Coast (NY2)","available":true,"capacity":{"P4000":4,"C1":50},"used":{"P4000":1},"dtCreated":"2026-11-27T10:00:00.000Z"}`
-	vmHost   = `{"id":"h2","name":"vmhost","region":"East Coast (NY2)","available":true,"capacity":{"P4000":2,"C1":8},"used":{},"dtCreated":"2026-11-27T10:00:00.000Z","hypervisor":{"driver":"qemu","accelerator":"tcg","gpus":{"Quadro P4000":["0000:65:00.0","0000:b3:00.0"]}}}`
-	fault    = `{"action":"start","remaining":2,"message":"boom"}`
-	teamQ    = `{"id":"te1a2b3c4","num":3,"name":"Acme","individual":false,"dtCreated":"2026-11-27T10:00:00.000Z","quotas":[` +
+	team      = `{"id":"te1a2b3c4","num":3,"name":"Acme","individual":false,"dtCreated":"2026-11-27T10:00:00.000Z"}`
+	user      = `{"id":"u1a2b3c4","email":"a@b.c","firstname":"Ada","lastname":"L","teamId":"te1a2b3c4","role":"admin","disabled":false,"dtCreated":"2026-11-27T10:00:00.000Z"}`
+	key       = `{"id":"k1","userId":"u1a2b3c4","name":"ci","kind":"key","prefix":"3f9a1c","dtCreated":"2026-11-27T10:00:00.000Z","lastUsed":null,"revoked":null,"key":"3f9a1csecret"}`
+	revoked   = `{"id":"k1","userId":"u1a2b3c4","name":"ci","kind":"key","prefix":"3f9a1c","dtCreated":"2026-11-27T10:00:00.000Z","lastUsed":null,"revoked":"2026-11-27T11:00:00.000Z"}`
+	template  = `{"id":"t1","name":"ubuntu","label":null,"os":"Ubuntu 22.04","osFamily":"linux","agentType":"LinuxHeadless","teamId":null,"region":null,"image":"/img/u.qcow2","kernel":"","initrd":"","dtCreated":"2026-11-27T10:00:00.000Z"}`
+	network   = `{"id":"n1","num":7,"name":"lan","teamId":"te1a2b3c4","region":"East Coast (NY2)","cidr":"10.64.21.0/24","network":"10.64.21.0","netmask":"255.255.255.0","vlanId":7,"dtCreated":"2026-11-27T10:00:00.000Z"}`
+	host      = `{"id":"h1","name":"sim-ny2-1","region":"East Coast (NY2)","available":true,"capacity":{"P4000":4,"C1":50},"used":{"P4000":1},"dtCreated":"2026-11-27T10:00:00.000Z","state":"up","driver":"sim"}`
+	joinToken = `{"token":"hj1.s3cret","expires":"2026-11-27T12:00:00.000Z","region":"East Coast (NY2)"}`
+	vmHost    = `{"id":"h2","name":"vmhost","region":"East Coast (NY2)","available":true,"capacity":{"P4000":2,"C1":8},"used":{},"dtCreated":"2026-11-27T10:00:00.000Z","state":"up","driver":"qemu","hypervisor":{"driver":"qemu","accelerator":"tcg","gpus":{"Quadro P4000":["0000:65:00.0","0000:b3:00.0"]}}}`
+	fault     = `{"action":"start","remaining":2,"message":"boom"}`
+	teamQ     = `{"id":"te1a2b3c4","num":3,"name":"Acme","individual":false,"dtCreated":"2026-11-27T10:00:00.000Z","quotas":[` +
 		`{"name":"machines","limit":100,"source":"team","used":2},{"name":"networks","limit":-1,"source":"team","used":0},` +
 		`{"name":"scripts","limit":100,"source":"default","used":1}]}`
 	publicIP = `{"address":"198.18.0.7","teamId":"te1a2b3c4","machineId":null,"dynamic":false}`
@@ -260,13 +261,21 @@ func TestCommands(t *testing.T) {
 			json: `{"deleted":"n1"}`, text: "deleted network n1\n"},
 		{name: "hosts list", args: []string{"hosts", "list", "--region", "East Coast (NY2)"}, route: "GET /hangar/v1/hosts",
 			reply: "[" + host + "]", query: "region=East+Coast+%28NY2%29", json: "[" + host + "]",
-			text: "ID  NAME       REGION            AVAILABLE  USED/CAPACITY\n" +
-				"h1  sim-ny2-1  East Coast (NY2)  true       C1=0/50 P4000=1/4\n"},
+			text: "ID  NAME       REGION            DRIVER  STATE  LAST SEEN  VERSION  USED/CAPACITY\n" +
+				"h1  sim-ny2-1  East Coast (NY2)  sim     up     -          -        C1=0/50 P4000=1/4\n"},
 		{name: "hosts list with a qemu host", args: []string{"hosts", "list"}, route: "GET /hangar/v1/hosts",
 			reply: "[" + host + "," + vmHost + "]", json: "[" + host + "," + vmHost + "]",
-			text: "ID  NAME       REGION            AVAILABLE  HYPERVISOR       USED/CAPACITY\n" +
-				"h1  sim-ny2-1  East Coast (NY2)  true       -                C1=0/50 P4000=1/4\n" +
-				"h2  vmhost     East Coast (NY2)  true       qemu/tcg gpus=2  C1=0/8 P4000=0/2\n"},
+			text: "ID  NAME       REGION            DRIVER  STATE  LAST SEEN  VERSION  HYPERVISOR       USED/CAPACITY\n" +
+				"h1  sim-ny2-1  East Coast (NY2)  sim     up     -          -        -                C1=0/50 P4000=1/4\n" +
+				"h2  vmhost     East Coast (NY2)  qemu    up     -          -        qemu/tcg gpus=2  C1=0/8 P4000=0/2\n"},
+		{name: "hosts drain", args: []string{"hosts", "drain", "sim-ny2-1"}, route: "POST /hangar/v1/hosts/sim-ny2-1",
+			reply: host, body: `{"available":false}`, json: host, text: "host sim-ny2-1 (h1) is up\n"},
+		{name: "hosts resume", args: []string{"hosts", "resume", "sim-ny2-1"}, route: "POST /hangar/v1/hosts/sim-ny2-1",
+			reply: host, body: `{"available":true}`, json: host, text: "host sim-ny2-1 (h1) is up\n"},
+		{name: "hosts tokens create", args: []string{"hosts", "tokens", "create", "--region", "East Coast (NY2)", "--ttl", "2h"},
+			route: "POST /hangar/v1/hosts/tokens", reply: joinToken,
+			body: `{"region":"East Coast (NY2)","ttl":"2h"}`, json: joinToken,
+			text: "join token (shown only this once, expires 2026-11-27T12:00:00.000Z):\nhj1.s3cret\n"},
 		{name: "hosts create", args: []string{"hosts", "create", "--name", "sim-ny2-1", "--region", "East Coast (NY2)",
 			"--capacity", "P4000=4", "--capacity", "C1=50"},
 			route: "POST /hangar/v1/hosts", reply: host,

@@ -14,7 +14,65 @@ type HostsCmd struct {
 	List   HostsListCmd   `cmd:"" help:"List hosts with their capacity and usage."`
 	Create HostsCreateCmd `cmd:"" help:"Register a host with its capacity per machine type."`
 	Update HostsUpdateCmd `cmd:"" help:"Rename a host, replace its capacity or toggle its availability."`
-	Delete HostsDeleteCmd `cmd:"" help:"Delete a host."`
+	Delete HostsDeleteCmd `cmd:"" help:"Delete a host (by id or name); an agent host's credential goes with it."`
+	Drain  HostsDrainCmd  `cmd:"" help:"Stop placing new machines on a host (by id or name); its machines stay."`
+	Resume HostsResumeCmd `cmd:"" help:"Place machines on a drained host again (by id or name)."`
+	Tokens HostsTokensCmd `cmd:"" help:"Join tokens for hangar agent."`
+}
+
+// HostsDrainCmd is `hangar admin hosts drain`.
+type HostsDrainCmd struct {
+	Host string `arg:"" name:"host" help:"Host id or name."`
+}
+
+// Run drains a host.
+func (c *HostsDrainCmd) Run(g *Globals, a *Admin) error { return setAvailable(g, a, c.Host, false) }
+
+// HostsResumeCmd is `hangar admin hosts resume`.
+type HostsResumeCmd struct {
+	Host string `arg:"" name:"host" help:"Host id or name."`
+}
+
+// Run resumes a host.
+func (c *HostsResumeCmd) Run(g *Globals, a *Admin) error { return setAvailable(g, a, c.Host, true) }
+
+// setAvailable drains (false) or resumes (true) a host.
+func setAvailable(g *Globals, a *Admin, host string, on bool) error {
+	s, err := a.session(g)
+	if err != nil {
+		return err
+	}
+	h, err := s.api.UpdateHost(s.ctx, host, api.UpdateHostRequest{Available: &on})
+	if err != nil {
+		return err
+	}
+	return s.emit(h, func(w io.Writer) { printf(w, "host %s (%s) is %s\n", h.Name, h.ID, h.State) })
+}
+
+// HostsTokensCmd is `hangar admin hosts tokens`.
+type HostsTokensCmd struct {
+	Create HostsTokensCreateCmd `cmd:"" help:"Create a one-time join token for a host of a region."`
+}
+
+// HostsTokensCreateCmd is `hangar admin hosts tokens create`.
+type HostsTokensCreateCmd struct {
+	Region string `required:"" placeholder:"REGION" help:"Region the joining host is in."`
+	TTL    string `name:"ttl" default:"1h" placeholder:"DURATION" help:"How long the token can be used."`
+}
+
+// Run creates a join token.
+func (c *HostsTokensCreateCmd) Run(g *Globals, a *Admin) error {
+	s, err := a.session(g)
+	if err != nil {
+		return err
+	}
+	tok, err := s.api.CreateJoinToken(s.ctx, api.CreateJoinTokenRequest{Region: c.Region, TTL: c.TTL})
+	if err != nil {
+		return err
+	}
+	return s.emit(tok, func(w io.Writer) {
+		printf(w, "join token (shown only this once, expires %s):\n%s\n", tok.Expires, tok.Token)
+	})
 }
 
 // HostsListCmd is `hangar admin hosts list`.
@@ -33,17 +91,43 @@ func (c *HostsListCmd) Run(g *Globals, a *Admin) error {
 		return err
 	}
 	if slices.ContainsFunc(hs, func(h api.Host) bool { return h.Hypervisor != nil }) {
-		return s.table(hs, "ID\tNAME\tREGION\tAVAILABLE\tHYPERVISOR\tUSED/CAPACITY", func(w io.Writer) {
+		return s.table(hs, "ID\tNAME\tREGION\tDRIVER\tSTATE\tLAST SEEN\tVERSION\tHYPERVISOR\tUSED/CAPACITY", func(w io.Writer) {
 			for _, h := range hs {
-				printf(w, "%s\t%s\t%s\t%t\t%s\t%s\n", h.ID, h.Name, h.Region, h.Available, hypervisorOf(h), usage(h))
+				printf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, h.Name, h.Region, dash(h.Driver), dash(h.State),
+					lastSeen(h), version(h), hypervisorOf(h), usage(h))
 			}
 		})
 	}
-	return s.table(hs, "ID\tNAME\tREGION\tAVAILABLE\tUSED/CAPACITY", func(w io.Writer) {
+	return s.table(hs, "ID\tNAME\tREGION\tDRIVER\tSTATE\tLAST SEEN\tVERSION\tUSED/CAPACITY", func(w io.Writer) {
 		for _, h := range hs {
-			printf(w, "%s\t%s\t%s\t%t\t%s\n", h.ID, h.Name, h.Region, h.Available, usage(h))
+			printf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, h.Name, h.Region, dash(h.Driver), dash(h.State),
+				lastSeen(h), version(h), usage(h))
 		}
 	})
+}
+
+// dash is v, or "-" when it is empty.
+func dash(v string) string {
+	if v == "" {
+		return "-"
+	}
+	return v
+}
+
+// lastSeen is the last heartbeat of a host's agent, "-" for a host without one.
+func lastSeen(h api.Host) string {
+	if h.Agent == nil || h.Agent.LastSeen == nil {
+		return "-"
+	}
+	return *h.Agent.LastSeen
+}
+
+// version is the build of a host's agent, "-" for a host without one.
+func version(h api.Host) string {
+	if h.Agent == nil {
+		return "-"
+	}
+	return dash(h.Agent.Version)
 }
 
 // usage renders a host's load as "C1=0/50 P4000=1/4", sorted by machine type.
@@ -123,7 +207,7 @@ func (c *HostsUpdateCmd) Run(g *Globals, a *Admin) error {
 
 // HostsDeleteCmd is `hangar admin hosts delete`.
 type HostsDeleteCmd struct {
-	ID string `arg:"" name:"id" help:"Host id."`
+	ID string `arg:"" name:"host" help:"Host id or name."`
 }
 
 // Run deletes a host.

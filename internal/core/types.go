@@ -251,8 +251,91 @@ type Host struct {
 	Name      string
 	Region    string
 	Capacity  map[string]int // machine type -> slots
-	Available bool           // false: takes no new placements
+	Available bool           // false: takes no new placements (hangar admin hosts drain)
 	Created   time.Time
+
+	// Agent is what a host run by `hangar agent` reported when it joined and since; zero for
+	// hosts this process runs (the sim fleet, the qemu host) and hosts made by hand.
+	Agent HostAgent
+}
+
+// HostAgent is the agent side of a remote host.
+type HostAgent struct {
+	// CredentialHash is the SHA-256 of the agent's long-lived credential; "" for a host
+	// without an agent or whose credential was revoked.
+	CredentialHash string
+	Driver         string // the agent's --driver: sim or qemu
+	Accelerator    string // kvm or tcg (qemu)
+	GPUs           map[string][]string
+	Version        string // the agent's build
+	LastSeen       *time.Time
+	// Unreachable is set when the agent missed its heartbeats for the host timeout, and
+	// cleared by its next heartbeat: the host then takes no placements and its machines
+	// keep their last known state.
+	Unreachable bool
+	// VMs are the machines the agent last reported as running, and VMsAt when.
+	VMs   []string
+	VMsAt *time.Time
+}
+
+// Remote reports whether h is run by a `hangar agent`.
+func (h *Host) Remote() bool { return h.Agent.Driver != "" }
+
+// HostState is how the host listing summarises a host.
+type HostState string
+
+// Host states.
+const (
+	HostUp          HostState = "up"          // takes placements
+	HostDraining    HostState = "draining"    // keeps its machines, takes no new ones
+	HostUnavailable HostState = "unavailable" // its agent is unreachable
+)
+
+// State returns h's state: unavailable wins over draining.
+func (h *Host) State() HostState {
+	switch {
+	case h.Agent.Unreachable:
+		return HostUnavailable
+	case !h.Available:
+		return HostDraining
+	}
+	return HostUp
+}
+
+// JoinToken is a one-time, expiring token with which `hangar agent` registers a host in
+// Region. Only its hash is stored.
+type JoinToken struct {
+	ID      string
+	Hash    string
+	Region  string
+	Expires time.Time
+	Created time.Time
+	Used    *time.Time
+	HostID  string // the host that used it
+}
+
+// Agent operation kinds: what a remote host's agent is asked to do with its local driver.
+const (
+	OpAdvance        = "advance"        // complete a machine's transitional state
+	OpDestroy        = "destroy"        // remove everything the driver holds for a machine
+	OpSnapshot       = "snapshot"       // record the machine's disk under a snapshot id
+	OpRevert         = "revert"         // return the machine's disk to a snapshot
+	OpDeleteSnapshot = "deleteSnapshot" // forget a snapshot
+)
+
+// AgentOp is one operation handed to a host's agent. Its ID is derived from what it does
+// (machine, kind, state and the time the state was entered, or the snapshot id), so that
+// every engine step that needs the same work finds the same row instead of making another.
+// Request and Result are the wire documents (api.AgentOp, api.AgentResult).
+type AgentOp struct {
+	ID        string
+	HostID    string
+	MachineID string
+	Kind      string
+	Request   []byte
+	Result    []byte // nil until the agent reports the outcome
+	Created   time.Time
+	Finished  *time.Time
 }
 
 // HostLoad is a host with its current usage per machine type.
@@ -263,7 +346,7 @@ type HostLoad struct {
 
 // Free returns the free slots of machineType on h.
 func (h *HostLoad) Free(machineType string) int {
-	if !h.Available {
+	if h.State() != HostUp {
 		return 0
 	}
 	return h.Capacity[machineType] - h.Used[machineType]

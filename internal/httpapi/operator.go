@@ -82,14 +82,23 @@ func toHost(h core.HostLoad) api.Host {
 	if capacity == nil {
 		capacity = map[string]int{}
 	}
-	return api.Host{ID: h.ID, Name: h.Name, Region: h.Region, Available: h.Available, Capacity: capacity,
-		Used: used, DtCreated: fmtTime(h.Created)}
+	out := api.Host{ID: h.ID, Name: h.Name, Region: h.Region, Available: h.Available, Capacity: capacity,
+		Used: used, DtCreated: fmtTime(h.Created), State: string(h.State())}
+	if h.Remote() {
+		out.Driver = h.Agent.Driver
+		out.Agent = &api.HostAgent{Version: h.Agent.Version, LastSeen: fmtTimePtr(h.Agent.LastSeen)}
+		out.Hypervisor = &api.HostHypervisor{Driver: h.Agent.Driver, Accelerator: h.Agent.Accelerator, GPUs: h.Agent.GPUs}
+	}
+	return out
 }
 
 // toHost renders a host with what its driver says about it.
 func (s *Server) toHost(h core.HostLoad) api.Host {
 	out := toHost(h)
-	if s.cfg.HostInfo != nil {
+	if out.Driver == "" {
+		out.Driver = s.cfg.Driver
+	}
+	if s.cfg.HostInfo != nil && !h.Remote() {
 		if hv, ok := s.cfg.HostInfo.Hypervisor(h.Name); ok {
 			out.Hypervisor = &hv
 		}

@@ -95,7 +95,7 @@ func (s *Service) UpdateHost(ctx context.Context, p core.Principal, id string, h
 	}
 	var out core.HostLoad
 	err := s.write(ctx, func(tx store.Tx) error {
-		cur, err := tx.GetHost(id)
+		cur, err := resolveHost(tx, id)
 		if err != nil {
 			return err
 		}
@@ -121,19 +121,24 @@ func (s *Service) UpdateHost(ctx context.Context, p core.Principal, id string, h
 			}
 			return err
 		}
-		out, err = tx.GetHost(id)
+		out, err = tx.GetHost(host.ID)
 		return err
 	})
 	return out, err
 }
 
-// DeleteHost removes a host that holds no machines (operator only).
+// DeleteHost removes a host (by id or name) that holds no machines (operator only); the
+// credential of its agent goes with it.
 func (s *Service) DeleteHost(ctx context.Context, p core.Principal, id string) error {
 	if err := requireOperator(p); err != nil {
 		return err
 	}
 	return s.write(ctx, func(tx store.Tx) error {
-		err := tx.DeleteHost(id)
+		h, err := resolveHost(tx, id)
+		if err != nil {
+			return err
+		}
+		err = tx.DeleteHost(h.ID)
 		if core.ErrorCode(err) == core.Conflict {
 			return invalid("host %s still runs machines", id)
 		}

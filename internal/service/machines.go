@@ -503,6 +503,9 @@ func (s *Service) Power(ctx context.Context, p core.Principal, id string, action
 		if err != nil {
 			return err
 		}
+		if err := hostReachable(tx, m); err != nil {
+			return err
+		}
 		moved, err := s.env.Apply(tx, &m, action)
 		if err != nil || !moved {
 			return asInvalid(err)
@@ -514,6 +517,25 @@ func (s *Service) Power(ctx context.Context, p core.Principal, id string, action
 		s.wake()
 	}
 	return err
+}
+
+// hostReachable refuses to power a machine whose host's agent is unreachable (core.Unavailable):
+// the call could not reach the machine, and its state is only the last one known.
+func hostReachable(tx store.Tx, m core.Machine) error {
+	if m.HostID == "" {
+		return nil
+	}
+	h, err := tx.GetHost(m.HostID)
+	if core.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if h.Agent.Unreachable {
+		return core.Errorf(core.Unavailable, "The host of machine %s is unreachable; its state %s is the last one known. Try again when the host is back.", m.ID, m.State)
+	}
+	return nil
 }
 
 // DestroyMachine destroys a machine at once (spec §2.9). Its static public IP stays reserved

@@ -6,6 +6,7 @@ package service
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"hangar/internal/core"
@@ -58,6 +59,9 @@ type Service struct {
 
 	machines machineCache
 	auth     *authCache
+
+	hubOnce sync.Once
+	hub     *opsHub
 }
 
 // New returns a Service over st.

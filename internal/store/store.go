@@ -195,7 +195,7 @@ type Tx interface {
 	CreateHost(h *core.Host) error
 	// GetHost returns a host with its usage. NotFound.
 	GetHost(id string) (core.HostLoad, error)
-	// UpdateHost writes Name, Region, Capacity and Available. NotFound.
+	// UpdateHost writes every field of h but Created. NotFound.
 	UpdateHost(h *core.Host) error
 	// DeleteHost removes a host. NotFound; Conflict while machines hold capacity on it.
 	DeleteHost(id string) error
@@ -209,6 +209,38 @@ type Tx interface {
 	PlacementHosts(region, machineType string) ([]core.HostLoad, error)
 	// AddHostUsage adds delta to the slots of machineType used on a host.
 	AddHostUsage(hostID, machineType string, delta int) error
+	// GetHostByCredential returns the host whose agent credential hashes to hash. NotFound.
+	GetHostByCredential(hash string) (core.HostLoad, error)
+	// TouchHost records a heartbeat of a host's agent: LastSeen, its version, and clears
+	// Unreachable; it returns whether the host was unreachable. NotFound.
+	TouchHost(id string, seen time.Time, version string) (wasUnreachable bool, err error)
+	// MarkHostsUnreachable sets Unreachable on the agent hosts last seen before seenBefore
+	// that are not unreachable yet, and returns their ids. Of two transactions marking the
+	// same host only one returns it.
+	MarkHostsUnreachable(seenBefore time.Time) ([]string, error)
+	// SetHostVMs records the machines a host's agent reports running, as of at. NotFound.
+	SetHostVMs(id string, vms []string, at time.Time) error
+
+	// CreateJoinToken inserts a join token. Conflict if its id or hash exists.
+	CreateJoinToken(t *core.JoinToken) error
+	// GetJoinTokenByHash returns a join token by hash, used or expired or not. NotFound.
+	GetJoinTokenByHash(hash string) (core.JoinToken, error)
+	// UseJoinToken marks an unused token used by hostID at at. Conflict if it was used.
+	UseJoinToken(id, hostID string, at time.Time) error
+
+	// EnsureAgentOp inserts op unless an operation with its id exists, and returns the
+	// stored operation (with its result, if the agent reported one).
+	EnsureAgentOp(op *core.AgentOp) (core.AgentOp, error)
+	// GetAgentOp returns an operation by id. NotFound.
+	GetAgentOp(id string) (core.AgentOp, error)
+	// ListPendingAgentOps returns the unfinished operations of a host, oldest first, at
+	// most limit.
+	ListPendingAgentOps(hostID string, limit int) ([]core.AgentOp, error)
+	// FinishAgentOp records the result of an unfinished operation; false (nothing written)
+	// when it is finished already or unknown.
+	FinishAgentOp(id string, result []byte, at time.Time) (bool, error)
+	// PruneAgentOps deletes the operations finished before finishedBefore.
+	PruneAgentOps(finishedBefore time.Time) (int, error)
 
 	// InsertPrivateIP records addr as taken in scope by machineID. Conflict if taken.
 	InsertPrivateIP(scope, addr, machineID string) error

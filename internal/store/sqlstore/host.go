@@ -2,24 +2,44 @@ package sqlstore
 
 import (
 	"encoding/json"
+	"time"
 
 	"hangar/internal/core"
 )
 
-const hostCols = `id, name, region, capacity, available, created`
+const hostCols = `id, name, region, capacity, available, created, agent_driver, agent_accelerator, agent_gpus,
+	agent_version, credential_hash, last_seen, unreachable, vms, vms_at`
 
 // scanHost reads a host row; its capacity column holds a JSON object, which comes back as
 // the text of that object on both backends.
 func scanHost(s Row) (core.HostLoad, error) {
 	var (
-		h   core.HostLoad
-		cap []byte
+		h             core.HostLoad
+		cap, gpus, vm []byte
+		cred          *string
 	)
-	if err := s.Scan(&h.ID, &h.Name, &h.Region, &cap, &h.Available, timeCol{&h.Created}); err != nil {
+	a := &h.Agent
+	if err := s.Scan(&h.ID, &h.Name, &h.Region, &cap, &h.Available, timeCol{&h.Created}, &a.Driver, &a.Accelerator,
+		&gpus, &a.Version, &cred, nullTimeCol{&a.LastSeen}, &a.Unreachable, &vm, nullTimeCol{&a.VMsAt}); err != nil {
 		return h, err
+	}
+	if cred != nil {
+		a.CredentialHash = *cred
 	}
 	if err := json.Unmarshal(cap, &h.Capacity); err != nil {
 		return h, err
+	}
+	if err := json.Unmarshal(gpus, &a.GPUs); err != nil {
+		return h, err
+	}
+	if err := json.Unmarshal(vm, &a.VMs); err != nil {
+		return h, err
+	}
+	if len(a.GPUs) == 0 { // hosts without an agent read back as they were written
+		a.GPUs = nil
+	}
+	if len(a.VMs) == 0 {
+		a.VMs = nil
 	}
 	if h.Capacity == nil {
 		h.Capacity = map[string]int{}
@@ -34,23 +54,59 @@ func (t *Tx) capacityJSON(c map[string]int) (string, error) {
 	if c == nil {
 		c = map[string]int{}
 	}
-	b, err := json.Marshal(c)
+	return t.jsonCol(c, "host capacity")
+}
+
+// jsonCol is the text of v as a JSON column value.
+func (t *Tx) jsonCol(v any, what string) (string, error) {
+	b, err := json.Marshal(v)
 	if err != nil {
-		return "", core.Wrap(core.Internal, err, t.d.Name+": encode host capacity")
+		return "", core.Wrap(core.Internal, err, t.d.Name+": encode "+what)
 	}
 	return string(b), nil
+}
+
+// hostArgs are the column values of h after its id, in hostCols order.
+func (t *Tx) hostArgs(h *core.Host) ([]any, error) {
+	cap, err := t.capacityJSON(h.Capacity)
+	if err != nil {
+		return nil, err
+	}
+	a := h.Agent
+	gpus := a.GPUs
+	if gpus == nil {
+		gpus = map[string][]string{}
+	}
+	g, err := t.jsonCol(gpus, "host GPUs")
+	if err != nil {
+		return nil, err
+	}
+	vms := a.VMs
+	if vms == nil {
+		vms = []string{}
+	}
+	v, err := t.jsonCol(vms, "host VMs")
+	if err != nil {
+		return nil, err
+	}
+	var cred *string
+	if a.CredentialHash != "" {
+		cred = &a.CredentialHash
+	}
+	return []any{h.Name, h.Region, cap, h.Available, ms(h.Created), a.Driver, a.Accelerator, g, a.Version, cred,
+		nullMS(a.LastSeen), a.Unreachable, v, nullMS(a.VMsAt)}, nil
 }
 
 // CreateHost covers both unique keys (id and name) with one ON CONFLICT DO NOTHING. A nil
 // Capacity is stored (and read back) as an empty map.
 func (t *Tx) CreateHost(h *core.Host) error {
-	cap, err := t.capacityJSON(h.Capacity)
+	args, err := t.hostArgs(h)
 	if err != nil {
 		return err
 	}
 	return t.insert("host", h.ID, "a host with id "+h.ID+" or name "+h.Name+" already exists",
-		`INSERT INTO hosts (`+hostCols+`) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-		h.ID, h.Name, h.Region, cap, h.Available, ms(h.Created))
+		`INSERT INTO hosts (`+hostCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+		ON CONFLICT DO NOTHING`, append([]any{h.ID}, args...)...)
 }
 
 // GetHost implements store.Tx.
@@ -64,15 +120,55 @@ func (t *Tx) GetHost(id string) (core.HostLoad, error) {
 	return h, err
 }
 
-// UpdateHost is guarded: the new name may be taken.
+// UpdateHost is guarded: the new name may be taken. It writes every column but created.
 func (t *Tx) UpdateHost(h *core.Host) error {
-	cap, err := t.capacityJSON(h.Capacity)
+	args, err := t.hostArgs(h)
 	if err != nil {
 		return err
 	}
+	args = append(args[:4], args[5:]...) // not created
 	return t.guardedOne("host", h.ID, "a host named "+h.Name+" already exists",
-		`UPDATE hosts SET name = $2, region = $3, capacity = $4, available = $5 WHERE id = $1`,
-		h.ID, h.Name, h.Region, cap, h.Available)
+		`UPDATE hosts SET name = $2, region = $3, capacity = $4, available = $5, agent_driver = $6,
+		agent_accelerator = $7, agent_gpus = $8, agent_version = $9, credential_hash = $10, last_seen = $11,
+		unreachable = $12, vms = $13, vms_at = $14 WHERE id = $1`, append([]any{h.ID}, args...)...)
+}
+
+// GetHostByCredential implements store.Tx.
+func (t *Tx) GetHostByCredential(hash string) (core.HostLoad, error) {
+	var id string
+	if err := t.x.QueryRow(`SELECT id FROM hosts WHERE credential_hash = $1`, hash).Scan(&id); err != nil {
+		return core.HostLoad{}, t.Err(err, "host credential", "")
+	}
+	return t.GetHost(id)
+}
+
+// TouchHost implements store.Tx: one read of the flag and one update.
+func (t *Tx) TouchHost(id string, seen time.Time, version string) (bool, error) {
+	var was bool
+	if err := t.x.QueryRow(`SELECT unreachable FROM hosts WHERE id = $1`, id).Scan(&was); err != nil {
+		return false, t.Err(err, "host", id)
+	}
+	return was, t.execOne("host", id, `UPDATE hosts SET last_seen = $2, agent_version = $3, unreachable = $4 WHERE id = $1`,
+		id, ms(seen), version, false)
+}
+
+// MarkHostsUnreachable implements store.Tx with one UPDATE … RETURNING.
+func (t *Tx) MarkHostsUnreachable(seenBefore time.Time) ([]string, error) {
+	return list(t, "hosts", func(r Row) (id string, err error) { err = r.Scan(&id); return },
+		`UPDATE hosts SET unreachable = $2 WHERE agent_driver <> '' AND unreachable = $3 AND last_seen < $1 RETURNING id`,
+		ms(seenBefore), true, false)
+}
+
+// SetHostVMs implements store.Tx.
+func (t *Tx) SetHostVMs(id string, vms []string, at time.Time) error {
+	if vms == nil {
+		vms = []string{}
+	}
+	v, err := t.jsonCol(vms, "host VMs")
+	if err != nil {
+		return err
+	}
+	return t.execOne("host", id, `UPDATE hosts SET vms = $2, vms_at = $3 WHERE id = $1`, id, v, ms(at))
 }
 
 // DeleteHost refuses while the host has usage or a live machine holding capacity on it.

@@ -1,0 +1,94 @@
+package fleet
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"hangar/internal/core"
+	"hangar/internal/lifecycle"
+	"hangar/internal/store"
+)
+
+// UnreachableEvent is the name of the event in error recorded on every machine of a host
+// whose agent became unreachable.
+const UnreachableEvent = "host-unreachable"
+
+// Monitor marks the agent hosts that missed their heartbeats for Timeout unreachable: in
+// the transaction that marks a host (one replica's, MarkHostsUnreachable), each of its
+// machines gets an event in error saying so; the machines keep their state. It also prunes
+// the operations finished more than an hour ago.
+type Monitor struct {
+	Store   store.Store
+	Env     *lifecycle.Env
+	Timeout time.Duration
+	Logger  *slog.Logger
+}
+
+// Run checks every Timeout/6 until ctx ends.
+func (m *Monitor) Run(ctx context.Context) {
+	t := time.NewTicker(max(m.Timeout/6, 100*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := m.Check(ctx); err != nil {
+				m.Logger.Warn("fleet: host check failed", "err", err)
+			}
+		}
+	}
+}
+
+// Check marks the hosts whose agents were last seen more than Timeout ago.
+func (m *Monitor) Check(ctx context.Context) error {
+	now := m.Env.Clock.Now()
+	var marked []string
+	err := m.Store.Write(ctx, func(tx store.Tx) error {
+		var err error
+		if marked, err = tx.MarkHostsUnreachable(now.Add(-m.Timeout)); err != nil || len(marked) == 0 {
+			return err
+		}
+		return m.noteMachines(tx, marked)
+	})
+	for _, id := range marked {
+		m.Logger.Warn("fleet: host unreachable", "host", id, "timeout", m.Timeout)
+	}
+	if err != nil {
+		return err
+	}
+	return m.Store.Write(ctx, func(tx store.Tx) error { _, err := tx.PruneAgentOps(now.Add(-time.Hour)); return err })
+}
+
+// noteMachines records the event in error on every live machine of hosts.
+func (m *Monitor) noteMachines(tx store.Tx, hosts []string) error {
+	on := map[string]bool{}
+	for _, h := range hosts {
+		on[h] = true
+	}
+	teams, err := tx.ListTeams()
+	if err != nil {
+		return err
+	}
+	for _, t := range teams {
+		ms, err := tx.ListMachines(core.MachineQuery{TeamID: t.ID})
+		if err != nil {
+			return err
+		}
+		for _, mc := range ms {
+			if !on[mc.HostID] {
+				continue
+			}
+			ev, err := m.Env.NewEvent(tx, mc.ID, UnreachableEvent)
+			if err != nil {
+				return err
+			}
+			msg := "the machine's host is unreachable: its agent missed its heartbeats; the machine keeps its last known state"
+			if err := m.Env.FinishEvent(tx, ev.Handle, core.EventError, msg); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
