@@ -23,7 +23,6 @@ type CreateJoinTokenRequest struct {
 type JoinToken struct {
 	Token   string `json:"token"`
 	Expires string `json:"expires"`
-	Region  string `json:"region"`
 }
 
 // AgentJoinRequest is the body of POST /hangar/agent/v1/join: a host registering with a
@@ -59,15 +58,20 @@ type AgentSyncRequest struct {
 	Version   string        `json:"version"`
 	Results   []AgentResult `json:"results,omitempty"`
 	Inventory *[]string     `json:"inventory,omitempty"`
-	WaitMS    int64         `json:"waitMs,omitempty"`
+	// Known are the operations the agent holds already (running, or finished with a result
+	// in this request or a later one): the long poll waits for others.
+	Known  []string `json:"known,omitempty"`
+	WaitMS int64    `json:"waitMs,omitempty"`
 }
 
-// AgentSyncResponse lists the host's pending operations: every operation not finished yet,
-// including ones delivered before (the agent keeps a record of those it runs and ran).
+// AgentSyncResponse is the control plane's answer to a sync: Pending lists every operation of
+// the host not finished yet (an operation the agent runs that is missing from it was
+// superseded: the agent stops it), Ops the pending ones the agent did not say it knows.
 type AgentSyncResponse struct {
 	Protocol    int       `json:"protocol"`
 	HostID      string    `json:"hostId"`
 	State       string    `json:"state"` // up, draining
+	Pending     []string  `json:"pending"`
 	Ops         []AgentOp `json:"ops"`
 	HeartbeatMS int64     `json:"heartbeatMs"`
 	// WantInventory asks the agent to send its inventory with the next sync.

@@ -128,6 +128,21 @@ func (c *Client) DeleteHost(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, item("/hosts", id), nil, nil, nil)
 }
 
+// DrainHost stops placements on a host (by id or name); its machines stay.
+func (c *Client) DrainHost(ctx context.Context, id string) (*api.Host, error) {
+	return post[api.Host](ctx, c, item("/hosts", id)+"/drain", struct{}{})
+}
+
+// ResumeHost lets a drained host take placements again.
+func (c *Client) ResumeHost(ctx context.Context, id string) (*api.Host, error) {
+	return post[api.Host](ctx, c, item("/hosts", id)+"/resume", struct{}{})
+}
+
+// RevokeHost revokes the credential of a host's agent.
+func (c *Client) RevokeHost(ctx context.Context, id string) (*api.Host, error) {
+	return post[api.Host](ctx, c, item("/hosts", id)+"/revoke", struct{}{})
+}
+
 // CreateJoinToken creates a one-time join token for `hangar agent`.
 func (c *Client) CreateJoinToken(ctx context.Context, req api.CreateJoinTokenRequest) (*api.JoinToken, error) {
 	return post[api.JoinToken](ctx, c, "/hosts/tokens", req)

@@ -20,6 +20,7 @@ type root struct {
 	Version kong.VersionFlag `help:"Print the version of this binary and exit."`
 
 	Serve ServeCmd  `cmd:"" help:"Run the Hangar control plane (Paperspace Core API on --listen)."`
+	Agent AgentCmd  `cmd:"" help:"Run this host's machines for a control plane: join with a token, dial out, execute operations with the local driver."`
 	Admin cli.Admin `cmd:"" help:"Manage teams, users, keys, templates, networks and hosts, and report usage, through the operator API."`
 	Help  HelpCmd   `cmd:"" help:"Show help for a command (hangar help admin keys): the same as --help."`
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,11 +19,12 @@ import (
 	"time"
 
 	"hangar/api"
+	"hangar/internal/agentproto"
 	"hangar/internal/cli"
 	"hangar/internal/core"
 	"hangar/internal/engine"
+	"hangar/internal/fleet"
 	"hangar/internal/httpapi"
-	"hangar/internal/hypervisor"
 	"hangar/internal/hypervisor/sim"
 	"hangar/internal/lifecycle"
 	"hangar/internal/metrics"
@@ -79,6 +81,11 @@ type ServeCmd struct {
 
 	ExternalURL string `name:"external-url" env:"HANGAR_EXTERNAL_URL" placeholder:"URL" help:"URL people reach this server at, e.g. https://hangar.example.com behind a TLS proxy: the web console then marks its cookies Secure and accepts that origin."`
 
+	HostTimeout    time.Duration `name:"host-timeout" default:"30s" env:"HANGAR_HOST_TIMEOUT" help:"A host whose hangar agent has not synced for this long is unavailable: no placements, power calls refused, its machines keep their last known state."`
+	AgentHeartbeat time.Duration `name:"agent-heartbeat" default:"5s" env:"HANGAR_AGENT_HEARTBEAT" help:"How often agents sync at least (the longest wait of their long poll); keep it well under --host-timeout."`
+	TLSCert        string        `name:"tls-cert" type:"path" env:"HANGAR_TLS_CERT" help:"Serve HTTPS with this PEM certificate (and --tls-key); join tokens then carry its public key's SHA-256, which agents pin."`
+	TLSKey         string        `name:"tls-key" type:"path" env:"HANGAR_TLS_KEY" help:"PEM private key of --tls-cert."`
+
 	MetricsListen string `name:"metrics-listen" env:"HANGAR_METRICS_LISTEN" placeholder:"ADDR" help:"Also serve /metrics on this address, without credentials, for a Prometheus scraper on a private network (the API's /metrics needs the operator's key)."`
 
 	// Pprof is hidden: it exists for the load benchmark (BENCHMARKS.md), not for operators.
@@ -130,6 +137,8 @@ type settings struct {
 	cat           *core.Catalog
 	pool, private netip.Prefix
 	quotas        core.QuotaLimits // --quota, over core.DefaultQuotas
+	tls           *tls.Config      // --tls-cert, --tls-key; nil: plain HTTP
+	pin           string           // the pin of the --tls-cert's public key, for join tokens
 }
 
 // start binds the listener, opens the store, bootstraps, and starts the engine and the HTTP
@@ -170,14 +179,19 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (_ *serv
 	drv := drivers.drv
 	env := &lifecycle.Env{Clock: core.SystemClock{}, PublicPool: set.pool, DefaultNet: set.private, Expect: drv.Expect,
 		Quotas: set.quotas}
-	eng, err := engine.New(engine.Config{Store: db, Drivers: hypervisor.Single{Driver: drv}, Env: env, Logger: log,
+	// The hosts this process runs go through drv; hosts run by `hangar agent` through the
+	// fleet's remote driver, which hands each step to the agent.
+	var svc *service.Service
+	hosts := &fleet.Drivers{Store: db, Local: drv, Clock: env.Clock, Added: func(h string) { svc.OpsAdded(h) }}
+	eng, err := engine.New(engine.Config{Store: db, Drivers: hosts, Env: env, Logger: log,
 		Workers: c.Workers, ResetLeases: single, WatchInterval: c.QEMU.Watch, OnStep: met.EngineStep})
 	if err != nil {
 		return nil, err
 	}
-	svc := service.New(db, service.Config{Catalog: set.cat, Env: env, Logger: log, TokenTTL: c.TokenTTL,
+	svc = service.New(db, service.Config{Catalog: set.cat, Env: env, Logger: log, TokenTTL: c.TokenTTL,
 		DefaultShutdownHours: c.ShutdownHours, Generations: optionalGens(gens), SharedStore: !single,
-		TemplateCheck: drivers.templateCheck, Engine: eng})
+		TemplateCheck: drivers.templateCheck, Engine: eng, AgentHeartbeat: c.AgentHeartbeat, AgentPin: set.pin})
+	monitor := &fleet.Monitor{Store: db, Env: env, Timeout: c.HostTimeout, Logger: log}
 	mailer, err := c.mailer(db, env.Clock, log, met)
 	if err != nil {
 		return nil, err
@@ -209,6 +223,9 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (_ *serv
 	}
 	mailDone := make(chan struct{})
 	go func() { s.done <- eng.Run(runCtx) }()
+	monDone := make(chan struct{})
+	go func() { defer close(monDone); monitor.Run(runCtx) }()
+	closers.push(func() error { <-monDone; return nil })
 	go hub.relay(runCtx)
 	go func() {
 		defer close(mailDone)
@@ -217,7 +234,11 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (_ *serv
 	closers.push(func() error { eng.Wait(); <-mailDone; return nil })
 	s.closers = closers
 	go func() {
-		if err := hs.Serve(httpapi.ShapeServerErrors(ln)); !errors.Is(err, http.ErrServerClosed) {
+		var l net.Listener = ln
+		if set.tls != nil {
+			l = tls.NewListener(ln, set.tls)
+		}
+		if err := hs.Serve(httpapi.ShapeServerErrors(l)); !errors.Is(err, http.ErrServerClosed) {
 			s.done <- err
 		}
 	}()
@@ -267,7 +288,22 @@ func (c *ServeCmd) settings() (settings, error) {
 	if err != nil {
 		return settings{}, err
 	}
-	return settings{cat: cat, pool: pool, private: private, quotas: quotas}, nil
+	if c.HostTimeout <= 0 || c.AgentHeartbeat <= 0 || c.AgentHeartbeat >= c.HostTimeout {
+		return settings{}, fmt.Errorf("--agent-heartbeat %s must be positive and shorter than --host-timeout %s", c.AgentHeartbeat, c.HostTimeout)
+	}
+	set := settings{cat: cat, pool: pool, private: private, quotas: quotas}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return settings{}, errors.New("--tls-cert and --tls-key go together")
+	}
+	if c.TLSCert != "" {
+		pair, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+		if err != nil {
+			return settings{}, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		set.tls = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+		set.pin = agentproto.Pin(pair.Leaf)
+	}
+	return set, nil
 }
 
 // parseQuotas reads the --quota flags: NAME=N each, a name at most once.
@@ -362,6 +398,7 @@ func rootMux(a *httpapi.Server, console *web.Server) http.Handler {
 	mux.Handle(api.OperatorPrefix, a.Operator())
 	mux.Handle(api.OperatorPrefix+"/", a.Operator())
 	mux.Handle(web.Prefix, console)
+	mux.Handle(api.AgentPrefix+"/", a.Agent())
 	if m := a.Metrics(); m != nil {
 		mux.Handle(httpapi.MetricsPath, m)
 	}

@@ -156,7 +156,8 @@ const (
 	template  = `{"id":"t1","name":"ubuntu","label":null,"os":"Ubuntu 22.04","osFamily":"linux","agentType":"LinuxHeadless","teamId":null,"region":null,"image":"/img/u.qcow2","kernel":"","initrd":"","dtCreated":"2026-11-27T10:00:00.000Z"}`
 	network   = `{"id":"n1","num":7,"name":"lan","teamId":"te1a2b3c4","region":"East Coast (NY2)","cidr":"10.64.21.0/24","network":"10.64.21.0","netmask":"255.255.255.0","vlanId":7,"dtCreated":"2026-11-27T10:00:00.000Z"}`
 	host      = `{"id":"h1","name":"sim-ny2-1","region":"East Coast (NY2)","available":true,"capacity":{"P4000":4,"C1":50},"used":{"P4000":1},"dtCreated":"2026-11-27T10:00:00.000Z","state":"up","driver":"sim"}`
-	joinToken = `{"token":"hj1.s3cret","expires":"2026-11-27T12:00:00.000Z","region":"East Coast (NY2)"}`
+	drained   = `{"id":"h1","name":"sim-ny2-1","region":"East Coast (NY2)","available":false,"capacity":{"P4000":4,"C1":50},"used":{"P4000":1},"dtCreated":"2026-11-27T10:00:00.000Z","state":"draining","driver":"sim"}`
+	joinToken = `{"token":"hj1.s3cret","expires":"2026-11-27T12:00:00.000Z"}`
 	vmHost    = `{"id":"h2","name":"vmhost","region":"East Coast (NY2)","available":true,"capacity":{"P4000":2,"C1":8},"used":{},"dtCreated":"2026-11-27T10:00:00.000Z","state":"up","driver":"qemu","hypervisor":{"driver":"qemu","accelerator":"tcg","gpus":{"Quadro P4000":["0000:65:00.0","0000:b3:00.0"]}}}`
 	fault     = `{"action":"start","remaining":2,"message":"boom"}`
 	teamQ     = `{"id":"te1a2b3c4","num":3,"name":"Acme","individual":false,"dtCreated":"2026-11-27T10:00:00.000Z","quotas":[` +
@@ -268,10 +269,10 @@ func TestCommands(t *testing.T) {
 			text: "ID  NAME       REGION            DRIVER  STATE  LAST SEEN  VERSION  HYPERVISOR       USED/CAPACITY\n" +
 				"h1  sim-ny2-1  East Coast (NY2)  sim     up     -          -        -                C1=0/50 P4000=1/4\n" +
 				"h2  vmhost     East Coast (NY2)  qemu    up     -          -        qemu/tcg gpus=2  C1=0/8 P4000=0/2\n"},
-		{name: "hosts drain", args: []string{"hosts", "drain", "sim-ny2-1"}, route: "POST /hangar/v1/hosts/sim-ny2-1",
-			reply: host, body: `{"available":false}`, json: host, text: "host sim-ny2-1 (h1) is up\n"},
-		{name: "hosts resume", args: []string{"hosts", "resume", "sim-ny2-1"}, route: "POST /hangar/v1/hosts/sim-ny2-1",
-			reply: host, body: `{"available":true}`, json: host, text: "host sim-ny2-1 (h1) is up\n"},
+		{name: "hosts drain", args: []string{"hosts", "drain", "sim-ny2-1"}, route: "POST /hangar/v1/hosts/sim-ny2-1/drain",
+			reply: drained, body: `{}`, json: drained, text: "host sim-ny2-1 (h1) is draining\n"},
+		{name: "hosts resume", args: []string{"hosts", "resume", "sim-ny2-1"}, route: "POST /hangar/v1/hosts/sim-ny2-1/resume",
+			reply: host, body: `{}`, json: host, text: "host sim-ny2-1 (h1) is up\n"},
 		{name: "hosts tokens create", args: []string{"hosts", "tokens", "create", "--region", "East Coast (NY2)", "--ttl", "2h"},
 			route: "POST /hangar/v1/hosts/tokens", reply: joinToken,
 			body: `{"region":"East Coast (NY2)","ttl":"2h"}`, json: joinToken,

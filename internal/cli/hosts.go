@@ -17,6 +17,7 @@ type HostsCmd struct {
 	Delete HostsDeleteCmd `cmd:"" help:"Delete a host (by id or name); an agent host's credential goes with it."`
 	Drain  HostsDrainCmd  `cmd:"" help:"Stop placing new machines on a host (by id or name); its machines stay."`
 	Resume HostsResumeCmd `cmd:"" help:"Place machines on a drained host again (by id or name)."`
+	Revoke HostsRevokeCmd `cmd:"" help:"Revoke the credential of a host's agent (by id or name): its next request is refused."`
 	Tokens HostsTokensCmd `cmd:"" help:"Join tokens for hangar agent."`
 }
 
@@ -42,11 +43,36 @@ func setAvailable(g *Globals, a *Admin, host string, on bool) error {
 	if err != nil {
 		return err
 	}
-	h, err := s.api.UpdateHost(s.ctx, host, api.UpdateHostRequest{Available: &on})
+	call := s.api.DrainHost
+	if on {
+		call = s.api.ResumeHost
+	}
+	h, err := call(s.ctx, host)
 	if err != nil {
 		return err
 	}
 	return s.emit(h, func(w io.Writer) { printf(w, "host %s (%s) is %s\n", h.Name, h.ID, h.State) })
+}
+
+// HostsRevokeCmd is `hangar admin hosts revoke`.
+type HostsRevokeCmd struct {
+	Host string `arg:"" name:"host" help:"Host id or name."`
+}
+
+// Run revokes the credential of a host's agent.
+func (c *HostsRevokeCmd) Run(g *Globals, a *Admin) error {
+	s, err := a.session(g)
+	if err != nil {
+		return err
+	}
+	h, err := s.api.RevokeHost(s.ctx, c.Host)
+	if err != nil {
+		return err
+	}
+	return s.emit(h, func(w io.Writer) {
+		printf(w, "host %s (%s): agent credential revoked; the host is %s until an agent joins it with a new token\n",
+			h.Name, h.ID, h.State)
+	})
 }
 
 // HostsTokensCmd is `hangar admin hosts tokens`.

@@ -338,6 +338,9 @@ type AgentOp struct {
 	Finished  *time.Time
 }
 
+// AgentOpKey names an unfinished agent operation and its host.
+type AgentOpKey struct{ HostID, ID string }
+
 // HostLoad is a host with its current usage per machine type.
 type HostLoad struct {
 	Host

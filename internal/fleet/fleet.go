@@ -29,7 +29,9 @@ type Drivers struct {
 	Added func(hostID string)
 }
 
-// DriverFor implements hypervisor.Drivers.
+// DriverFor implements hypervisor.Drivers. An agent host's driver is returned even while the
+// host is unreachable: Destroy still queues its operation (the agent runs it when it is back),
+// while Advance and the snapshot calls answer that the host is unreachable.
 func (d *Drivers) DriverFor(ctx context.Context, hostID string) (hypervisor.Driver, error) {
 	var h core.HostLoad
 	err := d.Store.Read(ctx, func(tx store.Tx) (err error) { h, err = tx.GetHost(hostID); return })
@@ -42,11 +44,15 @@ func (d *Drivers) DriverFor(ctx context.Context, hostID string) (hypervisor.Driv
 	if err != nil {
 		return nil, err
 	}
-	if h.Agent.Unreachable {
-		return nil, &hypervisor.Error{Message: "host " + h.Name + " is unreachable: its agent missed its heartbeats"}
-	}
 	return &Remote{d: d, host: h}, nil
 }
+
+// ErrUnreachable is the message of every step refused because the host's agent is away.
+const ErrUnreachable = "host unreachable: its agent missed its heartbeats"
+
+// superseded is the result given to an operation that a newer one of the same machine
+// replaced (a stop while starting): the agent cancels it if it is still running it.
+var superseded = []byte(`{"done":false,"error":"superseded by a newer operation","permanent":true}`)
 
 // Remote is the driver of one agent host.
 type Remote struct {
@@ -67,17 +73,17 @@ const pollAfter = 2 * time.Second
 // Name implements hypervisor.Driver.
 func (r *Remote) Name() string { return r.host.Agent.Driver }
 
-// Expect implements hypervisor.Driver with the local driver's expectations.
-func (r *Remote) Expect(s core.State) time.Duration {
-	if r.d.Local != nil {
-		return r.d.Local.Expect(s)
-	}
-	return time.Second
-}
+// Expect implements hypervisor.Driver: the engine hands the step to the agent at once (the
+// agent's driver waits as long as the state needs), and the agent's result makes the machine
+// due again.
+func (r *Remote) Expect(core.State) time.Duration { return 0 }
 
 // Advance implements hypervisor.Driver: it makes sure the operation of this step exists and
 // returns the agent's outcome once reported, else RetryAfter.
 func (r *Remote) Advance(ctx context.Context, req hypervisor.Request) (hypervisor.Result, error) {
+	if r.host.Agent.Unreachable {
+		return hypervisor.Result{}, &hypervisor.Error{Message: "host " + r.host.Name + ": " + ErrUnreachable}
+	}
 	res, ok, err := r.run(ctx, core.OpAdvance, req, "")
 	if err != nil || !ok {
 		return hypervisor.Result{RetryAfter: pollAfter}, err
@@ -111,7 +117,7 @@ func (r *Remote) DeleteSnapshot(ctx context.Context, m core.Machine, id string) 
 // lost when an inventory reported after it entered its state does not list it.
 func (r *Remote) Lost(_ context.Context, m core.Machine) bool {
 	a := r.host.Agent
-	if a.VMsAt == nil || !a.VMsAt.After(m.PhaseSince) {
+	if a.Unreachable || a.VMsAt == nil || !a.VMsAt.After(m.PhaseSince) {
 		return false
 	}
 	for _, id := range a.VMs {
@@ -123,6 +129,9 @@ func (r *Remote) Lost(_ context.Context, m core.Machine) bool {
 }
 
 func (r *Remote) wait(ctx context.Context, kind string, m core.Machine, snapshotID string) error {
+	if r.host.Agent.Unreachable {
+		return &hypervisor.Error{Message: "host " + r.host.Name + ": " + ErrUnreachable}
+	}
 	res, ok, err := r.run(ctx, kind, hypervisor.Request{Machine: m, Since: m.PhaseSince}, snapshotID)
 	if err != nil {
 		return err
@@ -147,7 +156,14 @@ func (r *Remote) run(ctx context.Context, kind string, req hypervisor.Request, s
 	}
 	op := core.AgentOp{ID: id, HostID: r.host.ID, MachineID: m.ID, Kind: kind, Request: body, Created: r.d.Clock.Now()}
 	var got core.AgentOp
-	err = r.d.Store.Write(ctx, func(tx store.Tx) (err error) { got, err = tx.EnsureAgentOp(&op); return })
+	err = r.d.Store.Write(ctx, func(tx store.Tx) (err error) {
+		if got, err = tx.EnsureAgentOp(&op); err != nil || got.Result != nil || (kind != core.OpAdvance && kind != core.OpDestroy) {
+			return err
+		}
+		// A newer step or a destroy replaces the machine's earlier steps.
+		_, err = tx.SupersedeAgentOps(m.ID, core.OpAdvance, id, superseded, op.Created)
+		return err
+	})
 	if err != nil {
 		return api.AgentResult{}, false, err
 	}

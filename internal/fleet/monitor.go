@@ -63,28 +63,18 @@ func (m *Monitor) Check(ctx context.Context) error {
 
 // noteMachines records the event in error on every live machine of hosts.
 func (m *Monitor) noteMachines(tx store.Tx, hosts []string) error {
-	on := map[string]bool{}
 	for _, h := range hosts {
-		on[h] = true
-	}
-	teams, err := tx.ListTeams()
-	if err != nil {
-		return err
-	}
-	for _, t := range teams {
-		ms, err := tx.ListMachines(core.MachineQuery{TeamID: t.ID})
+		ms, err := tx.ListHostMachines(h)
 		if err != nil {
 			return err
 		}
 		for _, mc := range ms {
-			if !on[mc.HostID] {
-				continue
-			}
 			ev, err := m.Env.NewEvent(tx, mc.ID, UnreachableEvent)
 			if err != nil {
 				return err
 			}
-			msg := "the machine's host is unreachable: its agent missed its heartbeats; the machine keeps its last known state"
+			msg := "host unreachable: the machine's host missed its heartbeats; " + string(mc.State) +
+				" is its last known state"
 			if err := m.Env.FinishEvent(tx, ev.Handle, core.EventError, msg); err != nil {
 				return err
 			}

@@ -51,6 +51,10 @@ var auditActions = map[string]string{
 	"POST " + api.OperatorPrefix + "/hosts":                       "hosts.create",
 	"POST " + api.OperatorPrefix + "/hosts/{id}":                  "hosts.update",
 	"DELETE " + api.OperatorPrefix + "/hosts/{id}":                "hosts.delete",
+	"POST " + api.OperatorPrefix + "/hosts/tokens":                "hosts.tokens.create",
+	"POST " + api.OperatorPrefix + "/hosts/{id}/drain":            "hosts.drain",
+	"POST " + api.OperatorPrefix + "/hosts/{id}/resume":           "hosts.resume",
+	"POST " + api.OperatorPrefix + "/hosts/{id}/revoke":           "hosts.revoke",
 	"POST " + api.OperatorPrefix + "/sim/faults":                  "sim.faults.add",
 }
 

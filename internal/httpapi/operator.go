@@ -87,7 +87,9 @@ func toHost(h core.HostLoad) api.Host {
 	if h.Remote() {
 		out.Driver = h.Agent.Driver
 		out.Agent = &api.HostAgent{Version: h.Agent.Version, LastSeen: fmtTimePtr(h.Agent.LastSeen)}
-		out.Hypervisor = &api.HostHypervisor{Driver: h.Agent.Driver, Accelerator: h.Agent.Accelerator, GPUs: h.Agent.GPUs}
+		if h.Agent.Driver == "qemu" {
+			out.Hypervisor = &api.HostHypervisor{Driver: h.Agent.Driver, Accelerator: h.Agent.Accelerator, GPUs: h.Agent.GPUs}
+		}
 	}
 	return out
 }
@@ -420,7 +422,9 @@ func (s *Server) operatorRoutes() []Route {
 		r(get, "/networks", s.opListNetworks), r(post, "/networks", s.opCreateNetwork),
 		r(del, "/networks/{id}", s.opDeleteNetwork),
 		r(get, "/hosts", s.opListHosts), r(post, "/hosts", s.opCreateHost), r(post, "/hosts/{id}", s.opUpdateHost),
-		r(del, "/hosts/{id}", s.opDeleteHost),
+		r(del, "/hosts/{id}", s.opDeleteHost), r(post, "/hosts/tokens", s.opCreateJoinToken),
+		r(post, "/hosts/{id}/drain", s.opDrainHost), r(post, "/hosts/{id}/resume", s.opResumeHost),
+		r(post, "/hosts/{id}/revoke", s.opRevokeHost),
 		r(get, "/sim/faults", s.opListFaults), r(post, "/sim/faults", s.opAddFault),
 		// Team admins list and release their team's public IPs (the operator any team's).
 		user(get, "/publicIps", s.opListPublicIPs), user(post, "/publicIps/{address}/release", s.opReleasePublicIP),

@@ -96,6 +96,8 @@ type Server struct {
 	paperspaceH, operatorH http.Handler
 	// metricsH serves Config.Metrics at MetricsPath behind the guard; nil without it.
 	metricsH http.Handler
+	// agentH serves the agent protocol behind the guard.
+	agentH http.Handler
 }
 
 // Route is one served route: its method, its pattern and who may call it.
@@ -208,6 +210,7 @@ func New(cfg Config) *Server {
 	s.paperspace.Handle(api.OperatorPrefix+"/", s.operator)
 	s.paperspace.HandleFunc("/", notFound)
 	s.paperspaceH, s.operatorH = s.guard(s.paperspace), s.guard(s.operator)
+	s.agentH = s.guard(s.agentMux())
 	return s
 }
 
@@ -238,8 +241,13 @@ func (s *Server) Metrics() http.Handler { return s.metricsH }
 // api.OperatorPrefix and MetricsPath, for any path, canonical or not (tests and benchmarks
 // serve a Server directly, and `hangar serve` sends it the paths its root mux would redirect).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.metricsH != nil && normalizePath(r.URL.Path) == MetricsPath {
+	p := normalizePath(r.URL.Path)
+	if s.metricsH != nil && p == MetricsPath {
 		s.metricsH.ServeHTTP(w, r)
+		return
+	}
+	if strings.HasPrefix(p, api.AgentPrefix+"/") {
+		s.agentH.ServeHTTP(w, r)
 		return
 	}
 	s.paperspaceH.ServeHTTP(w, r)

@@ -2,11 +2,15 @@ package service
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
+	"hangar/internal/agentproto"
 	"hangar/internal/core"
+	"hangar/internal/hypervisor"
 	"hangar/internal/store"
 )
 
@@ -31,10 +35,10 @@ func (s *Service) CreateJoinToken(ctx context.Context, p core.Principal, region 
 	}
 	now := s.clock.Now()
 	id := core.NewID(joinTokenPrefix, 8)
-	token := id + "." + core.NewSecret(24)
-	j := core.JoinToken{ID: id, Hash: SecretHash(token), Region: r.Name, Expires: now.Add(ttl), Created: now}
+	tok := agentproto.JoinToken{Secret: id + "." + core.NewSecret(24), Pin: s.cfg.AgentPin}
+	j := core.JoinToken{ID: id, Hash: SecretHash(tok.Secret), Region: r.Name, Expires: now.Add(ttl), Created: now}
 	auditTarget(ctx, id)
-	return token, j, s.write(ctx, func(tx store.Tx) error { return tx.CreateJoinToken(&j) })
+	return tok.String(), j, s.write(ctx, func(tx store.Tx) error { return tx.CreateJoinToken(&j) })
 }
 
 // AgentJoin is what a joining agent says about its host.
@@ -58,11 +62,15 @@ func (s *Service) Join(ctx context.Context, j AgentJoin) (core.HostLoad, string,
 	if err := s.validateCapacity(j.Capacity); err != nil {
 		return core.HostLoad{}, "", err
 	}
+	parsed, err := agentproto.ParseJoinToken(j.Token)
+	if err != nil {
+		return core.HostLoad{}, "", core.Errorf(core.Unauthorized, "%s", err.Error())
+	}
 	credential := "hc" + core.NewSecret(32)
 	now := s.clock.Now()
 	var out core.HostLoad
-	err := s.write(ctx, func(tx store.Tx) error {
-		tok, err := tx.GetJoinTokenByHash(SecretHash(strings.TrimSpace(j.Token)))
+	err = s.write(ctx, func(tx store.Tx) error {
+		tok, err := tx.GetJoinTokenByHash(SecretHash(parsed.Secret))
 		switch {
 		case core.IsNotFound(err):
 			return core.Errorf(core.Unauthorized, "join token not recognised: create one with hangar admin hosts tokens create")
@@ -99,6 +107,9 @@ func (s *Service) joinHost(tx store.Tx, tok core.JoinToken, j AgentJoin, credent
 	for _, x := range hs {
 		if x.Name != h.Name {
 			continue
+		}
+		if !x.Remote() {
+			return core.Host{}, core.Errorf(core.Conflict, "host name %s is taken by a host that is not run by an agent; choose another --name", x.Name)
 		}
 		if x.Region != tok.Region {
 			return core.Host{}, core.Errorf(core.Unauthorized, "join token %s is for region %s; host %s is in %s",
@@ -169,18 +180,24 @@ func resolveHost(tx store.Tx, idOrName string) (core.HostLoad, error) {
 	return h, core.Errorf(core.NotFound, "host %s not found", idOrName)
 }
 
-// AgentSync is one heartbeat of an agent: the outcomes of the operations it finished and,
-// when Inventory is set, the machines it really runs.
+// AgentSync is one heartbeat of an agent: the outcomes of the operations it finished, when
+// Inventory is set the machines whose VMs it really runs, and the operations it holds already
+// (Known: running, or finished and not yet acknowledged), so that the long poll waits for new
+// ones only.
 type AgentSync struct {
 	Version   string
 	Results   map[string][]byte // op id -> wire result
 	Inventory *[]string
+	Known     []string
 	Wait      time.Duration
 }
 
-// AgentSyncReply is what the agent is told.
+// AgentSyncReply is what the agent is told: the host as stored, every unfinished operation's
+// id (Pending: an operation the agent runs that is missing was superseded or the host
+// deleted, and the agent drops it), and the operations of Pending it did not know (Ops).
 type AgentSyncReply struct {
 	Host          core.HostLoad
+	Pending       []string
 	Ops           []core.AgentOp
 	WantInventory bool
 }
@@ -188,13 +205,24 @@ type AgentSyncReply struct {
 // maxPendingOps bounds the operations one sync hands out.
 const maxPendingOps = 256
 
+// AgentHeartbeat is how often agents sync at least (the long poll's longest wait).
+func (s *Service) AgentHeartbeat() time.Duration {
+	if s.cfg.AgentHeartbeat > 0 {
+		return s.cfg.AgentHeartbeat
+	}
+	return 5 * time.Second
+}
+
 // Sync records a heartbeat of host's agent and returns its pending operations, waiting up to
-// sy.Wait for one when there is none. A result is recorded only for an operation not finished
-// yet (the first report wins; a repeated one is ignored), and its machine is made due at
-// once so the engine reads the result. A host that was unreachable asks for the inventory.
+// sy.Wait (at most the heartbeat interval) for one it does not know. A result is recorded
+// only for an operation not finished yet (the first report wins; a repeated one is ignored),
+// and its machine is made due at once so that the engine reads the result. A host that was
+// unreachable asks for the inventory; an inventory queues a destroy for every VM the host
+// runs that belongs to no live machine placed on it.
 func (s *Service) Sync(ctx context.Context, host core.HostLoad, sy AgentSync) (AgentSyncReply, error) {
 	now := s.clock.Now()
 	var was bool
+	orphans := 0
 	err := s.writeQuiet(ctx, func(tx store.Tx) (err error) {
 		if was, err = tx.TouchHost(host.ID, now, sy.Version); err != nil {
 			return err
@@ -204,35 +232,86 @@ func (s *Service) Sync(ctx context.Context, host core.HostLoad, sy AgentSync) (A
 				return err
 			}
 		}
-		if sy.Inventory != nil {
-			return tx.SetHostVMs(host.ID, *sy.Inventory, now)
+		if sy.Inventory == nil {
+			return nil
 		}
-		return nil
+		if err := tx.SetHostVMs(host.ID, *sy.Inventory, now); err != nil {
+			return err
+		}
+		orphans, err = s.destroyOrphans(tx, host, *sy.Inventory, now)
+		return err
 	})
 	if err != nil {
 		return AgentSyncReply{}, err
 	}
-	if len(sy.Results) > 0 || was {
+	if was {
+		s.log.Info("fleet: host is back", "host", host.Name)
+	}
+	if orphans > 0 {
+		s.log.Info("fleet: destroying VMs of no machine", "host", host.Name, "vms", orphans)
+	}
+	if len(sy.Results) > 0 || was || sy.Inventory != nil {
 		s.wake()
 	}
-	s.opsHub().wait(ctx, host.ID, sy.Wait, func() bool {
-		ops, err := s.pendingOps(ctx, host.ID)
-		return err != nil || len(ops) > 0
-	})
+	known := make(map[string]bool, len(sy.Known)+len(sy.Results))
+	for _, id := range sy.Known {
+		known[id] = true
+	}
+	for id := range sy.Results {
+		known[id] = true
+	}
+	s.opsHub().wait(ctx, host.ID, min(sy.Wait, s.AgentHeartbeat()), known)
 	out := AgentSyncReply{WantInventory: was}
 	err = s.read(ctx, func(tx store.Tx) (err error) {
 		if out.Host, err = tx.GetHost(host.ID); err != nil {
 			return err
 		}
-		out.Ops, err = tx.ListPendingAgentOps(host.ID, maxPendingOps)
+		ops, err := tx.ListPendingAgentOps(host.ID, maxPendingOps)
+		for _, op := range ops {
+			out.Pending = append(out.Pending, op.ID)
+			if !known[op.ID] {
+				out.Ops = append(out.Ops, op)
+			}
+		}
 		return err
 	})
 	return out, err
 }
 
-func (s *Service) pendingOps(ctx context.Context, hostID string) (ops []core.AgentOp, err error) {
-	err = s.read(ctx, func(tx store.Tx) (err error) { ops, err = tx.ListPendingAgentOps(hostID, 1); return })
-	return ops, err
+// destroyOrphans queues a destroy operation for each VM of vms whose machine is gone or
+// placed on another host (it was destroyed while the host was away, say).
+func (s *Service) destroyOrphans(tx store.Tx, host core.HostLoad, vms []string, now time.Time) (int, error) {
+	n := 0
+	for _, id := range vms {
+		m, err := tx.GetMachine(id)
+		if err == nil && m.HostID == host.ID {
+			continue
+		}
+		if err != nil && !core.IsNotFound(err) {
+			return n, err
+		}
+		gone := core.Machine{ID: id}
+		opID := agentproto.OpID(core.OpDestroy, gone, "")
+		body, err := json.Marshal(agentproto.Encode(opID, core.OpDestroy, hypervisor.Request{Machine: gone}, ""))
+		if err != nil {
+			return n, err
+		}
+		op := core.AgentOp{ID: opID, HostID: host.ID, MachineID: id, Kind: core.OpDestroy, Request: body, Created: now}
+		got, err := tx.EnsureAgentOp(&op)
+		if err != nil {
+			return n, err
+		}
+		if got.Result != nil { // destroyed before, yet running again: ask again
+			if err := tx.DeleteAgentOp(opID); err != nil {
+				return n, err
+			}
+			if _, err := tx.EnsureAgentOp(&op); err != nil {
+				return n, err
+			}
+		}
+		n++
+	}
+	return n, nil
 }
 
 // finishOp records one result of host's agent and makes its machine due now.
@@ -263,41 +342,60 @@ func (s *Service) finishOp(tx store.Tx, hostID, id string, res []byte, now time.
 }
 
 // OpsAdded tells agents waiting in Sync on this process that host has new operations.
-func (s *Service) OpsAdded(hostID string) { s.opsHub().notify(hostID) }
+func (s *Service) OpsAdded(string) { s.opsHub().poke() }
 
 func (s *Service) opsHub() *opsHub {
-	s.hubOnce.Do(func() { s.hub = &opsHub{waiters: map[string][]chan struct{}{}} })
+	s.hubOnce.Do(func() {
+		s.hub = &opsHub{waiters: map[string]map[*opsWaiter]struct{}{}, pokes: make(chan struct{}, 1),
+			list: func(ctx context.Context) (keys []core.AgentOpKey, err error) {
+				err = s.read(ctx, func(tx store.Tx) (err error) { keys, err = tx.ListPendingAgentOpKeys(100_000); return })
+				return keys, err
+			}, log: s.log}
+	})
 	return s.hub
 }
 
-// opsHub wakes the syncs waiting on this process for a host's operations. Operations added
-// by another replica are found by the waiters' poll.
+// opsHub wakes the syncs waiting on this process when their host has an operation they do not
+// know. One poller per process reads the unfinished operations' keys (one query for every
+// waiting agent) every opsPoll while anybody waits, and at once when this process added one
+// (poke); operations added by another replica are found by the next poll.
 type opsHub struct {
 	mu      sync.Mutex
-	waiters map[string][]chan struct{}
+	waiters map[string]map[*opsWaiter]struct{}
+	polling bool
+	pokes   chan struct{}
+	list    func(context.Context) ([]core.AgentOpKey, error)
+	log     *slog.Logger
 }
 
-// opsPoll is how often a waiting sync looks for operations another replica added.
+type opsWaiter struct {
+	known map[string]bool
+	ch    chan struct{}
+}
+
+// opsPoll is how often the poller looks for operations while syncs wait.
 const opsPoll = 500 * time.Millisecond
 
-// wait returns when ready says so, when notify is called for host, after d, or when ctx ends.
-func (h *opsHub) wait(ctx context.Context, host string, d time.Duration, ready func() bool) {
-	if d <= 0 || ready() {
+// wait returns when host has an unfinished operation not in known, after d, or when ctx ends.
+func (h *opsHub) wait(ctx context.Context, host string, d time.Duration, known map[string]bool) {
+	if d <= 0 {
 		return
 	}
-	ch := make(chan struct{}, 1)
+	w := &opsWaiter{known: known, ch: make(chan struct{}, 1)}
 	h.mu.Lock()
-	h.waiters[host] = append(h.waiters[host], ch)
+	if h.waiters[host] == nil {
+		h.waiters[host] = map[*opsWaiter]struct{}{}
+	}
+	h.waiters[host][w] = struct{}{}
+	if !h.polling {
+		h.polling = true
+		go h.poll()
+	}
 	h.mu.Unlock()
+	h.poke() // a first look now: the operation may exist already
 	defer func() {
 		h.mu.Lock()
-		ws := h.waiters[host]
-		for i, w := range ws {
-			if w == ch {
-				h.waiters[host] = append(ws[:i], ws[i+1:]...)
-				break
-			}
-		}
+		delete(h.waiters[host], w)
 		if len(h.waiters[host]) == 0 {
 			delete(h.waiters, host)
 		}
@@ -305,31 +403,54 @@ func (h *opsHub) wait(ctx context.Context, host string, d time.Duration, ready f
 	}()
 	end := time.NewTimer(d)
 	defer end.Stop()
-	poll := time.NewTicker(opsPoll)
-	defer poll.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-end.C:
-			return
-		case <-ch:
-			return
-		case <-poll.C:
-			if ready() {
-				return
-			}
-		}
+	select {
+	case <-ctx.Done():
+	case <-end.C:
+	case <-w.ch:
 	}
 }
 
-func (h *opsHub) notify(host string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, ch := range h.waiters[host] {
+func (h *opsHub) poke() {
+	select {
+	case h.pokes <- struct{}{}:
+	default:
+	}
+}
+
+// poll runs while anybody waits.
+func (h *opsHub) poll() {
+	t := time.NewTicker(opsPoll)
+	defer t.Stop()
+	for {
 		select {
-		case ch <- struct{}{}:
-		default:
+		case <-t.C:
+		case <-h.pokes:
 		}
+		h.mu.Lock()
+		if len(h.waiters) == 0 {
+			h.polling = false
+			h.mu.Unlock()
+			return
+		}
+		h.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		keys, err := h.list(ctx)
+		cancel()
+		if err != nil {
+			h.log.Warn("fleet: list pending agent operations", "err", err)
+			continue
+		}
+		h.mu.Lock()
+		for _, k := range keys {
+			for w := range h.waiters[k.HostID] {
+				if !w.known[k.ID] {
+					select {
+					case w.ch <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}
+		h.mu.Unlock()
 	}
 }

@@ -38,6 +38,12 @@ type Config struct {
 	// Engine is told about commits that give it work; nil: nobody is told (tests that drive
 	// machines by hand).
 	Engine Engine
+	// AgentHeartbeat is how often `hangar agent` syncs at least (default 5 s).
+	AgentHeartbeat time.Duration
+	// AgentPin is the pin of this server's TLS certificate ("sha256:" and the hex SHA-256
+	// of its public key), put into join tokens so that agents trust only this server; "" when
+	// the server has no certificate of its own (plain HTTP, or TLS ended by a proxy).
+	AgentPin string
 }
 
 // Engine is what the service tells the machine engine after a commit.

@@ -241,6 +241,17 @@ type Tx interface {
 	FinishAgentOp(id string, result []byte, at time.Time) (bool, error)
 	// PruneAgentOps deletes the operations finished before finishedBefore.
 	PruneAgentOps(finishedBefore time.Time) (int, error)
+	// ListPendingAgentOpKeys returns the host and id of unfinished operations, at most
+	// limit, ordered by host: the long polls of agents find their new work with it.
+	ListPendingAgentOpKeys(limit int) ([]core.AgentOpKey, error)
+	// SupersedeAgentOps finishes with result every unfinished operation of kind on machineID
+	// other than keepID (the work of an earlier state that a user call replaced), and returns
+	// how many it finished.
+	SupersedeAgentOps(machineID, kind, keepID string, result []byte, at time.Time) (int, error)
+	// DeleteAgentOp removes an operation, finished or not; an unknown id is not an error.
+	DeleteAgentOp(id string) error
+	// ListHostMachines returns the live machines placed on hostID, in any state.
+	ListHostMachines(hostID string) ([]core.Machine, error)
 
 	// InsertPrivateIP records addr as taken in scope by machineID. Conflict if taken.
 	InsertPrivateIP(scope, addr, machineID string) error

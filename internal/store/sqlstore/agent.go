@@ -92,3 +92,27 @@ func (t *Tx) PruneAgentOps(finishedBefore time.Time) (int, error) {
 	n, err := t.x.Exec(`DELETE FROM agent_ops WHERE finished IS NOT NULL AND finished < $1`, ms(finishedBefore))
 	return int(n), t.Err(err, "agent operations", "")
 }
+
+// ListPendingAgentOpKeys implements store.Tx.
+func (t *Tx) ListPendingAgentOpKeys(limit int) ([]core.AgentOpKey, error) {
+	return list(t, "agent operations", func(r Row) (k core.AgentOpKey, err error) { err = r.Scan(&k.HostID, &k.ID); return },
+		`SELECT host_id, id FROM agent_ops WHERE finished IS NULL ORDER BY host_id, created, id LIMIT $1`, limit)
+}
+
+// SupersedeAgentOps implements store.Tx.
+func (t *Tx) SupersedeAgentOps(machineID, kind, keepID string, result []byte, at time.Time) (int, error) {
+	n, err := t.x.Exec(`UPDATE agent_ops SET result = $4, finished = $5
+		WHERE machine_id = $1 AND kind = $2 AND id <> $3 AND finished IS NULL`, machineID, kind, keepID, string(result), ms(at))
+	return int(n), t.Err(err, "agent operations", "")
+}
+
+// ListHostMachines implements store.Tx.
+func (t *Tx) ListHostMachines(hostID string) ([]core.Machine, error) {
+	return list(t, "machines", scanMachine, machineSelect+` WHERE host_id = $1 AND deleted_at IS NULL ORDER BY id`, hostID)
+}
+
+// DeleteAgentOp implements store.Tx.
+func (t *Tx) DeleteAgentOp(id string) error {
+	_, err := t.x.Exec(`DELETE FROM agent_ops WHERE id = $1`, id)
+	return t.Err(err, "agent operation", id)
+}

@@ -74,15 +74,32 @@ func testAgentOps(t *testing.T, b *bundle) {
 	pending := get(t, b, func(tx store.Tx) ([]core.AgentOp, error) { return tx.ListPendingAgentOps("h1", 10) })
 	equal(t, "pending", len(pending), 2)
 	var first, second bool
-	b.write(t, func(tx store.Tx) (err error) { first, err = tx.FinishAgentOp("op1", []byte(`{"done":true}`), at(3)); return })
+	b.write(t, func(tx store.Tx) (err error) {
+		first, err = tx.FinishAgentOp("op1", []byte(`{"done":true}`), at(3))
+		return
+	})
 	b.write(t, func(tx store.Tx) (err error) { second, err = tx.FinishAgentOp("op1", []byte(`{"x":1}`), at(4)); return })
 	equal(t, "FinishAgentOp first, second", [2]bool{first, second}, [2]bool{true, false})
 	got = get(t, b, func(tx store.Tx) (core.AgentOp, error) { return tx.GetAgentOp("op1") })
 	equal(t, "result", string(got.Result), `{"done":true}`)
 	pending = get(t, b, func(tx store.Tx) ([]core.AgentOp, error) { return tx.ListPendingAgentOps("h1", 10) })
 	equal(t, "pending after finish", len(pending), 1)
+	keys := get(t, b, func(tx store.Tx) ([]core.AgentOpKey, error) { return tx.ListPendingAgentOpKeys(10) })
+	equal(t, "pending keys", keys, []core.AgentOpKey{{HostID: "h1", ID: "op2"}})
+	op3 := core.AgentOp{ID: "op3", HostID: "h1", MachineID: "ps2", Kind: core.OpDestroy, Request: []byte(`{}`), Created: at(3)}
+	b.write(t, func(tx store.Tx) (err error) { _, err = tx.EnsureAgentOp(&op3); return })
+	var superseded int
+	b.write(t, func(tx store.Tx) (err error) {
+		superseded, err = tx.SupersedeAgentOps("ps2", core.OpDestroy, "op3", []byte(`{"error":"superseded"}`), at(4))
+		return
+	})
+	equal(t, "superseded", superseded, 1)
+	keys = get(t, b, func(tx store.Tx) ([]core.AgentOpKey, error) { return tx.ListPendingAgentOpKeys(10) })
+	equal(t, "pending keys after supersede", keys, []core.AgentOpKey{{HostID: "h1", ID: "op3"}})
+	got = get(t, b, func(tx store.Tx) (core.AgentOp, error) { return tx.GetAgentOp("op2") })
+	equal(t, "superseded result", string(got.Result), `{"error":"superseded"}`)
 	var n int
 	b.write(t, func(tx store.Tx) (err error) { n, err = tx.PruneAgentOps(at(10)); return })
-	equal(t, "pruned", n, 1)
+	equal(t, "pruned", n, 2)
 	getCode(t, b, core.NotFound, func(tx store.Tx) (core.AgentOp, error) { return tx.GetAgentOp("op1") })
 }
