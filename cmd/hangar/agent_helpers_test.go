@@ -6,7 +6,6 @@ import (
 	"net"
 	"os/exec"
 	"regexp"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -171,5 +170,3 @@ func eventsOf(t *testing.T, ts *testServer, key, id string) (string, map[string]
 	}
 	return fmt.Sprint(m["state"]), count, evs
 }
-
-func hasSubstring(s, sub string) bool { return strings.Contains(s, sub) }

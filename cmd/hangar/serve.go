@@ -234,7 +234,7 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (_ *serv
 	closers.push(func() error { eng.Wait(); <-mailDone; return nil })
 	s.closers = closers
 	go func() {
-		var l net.Listener = ln
+		l := ln
 		if set.tls != nil {
 			l = tls.NewListener(ln, set.tls)
 		}

@@ -44,7 +44,9 @@ func readIdentity(dir string) (id identity, ok bool, err error) {
 	return id, true, nil
 }
 
-func (id identity) write(dir string) error { return writeJSONFile(filepath.Join(dir, identityFile), id) }
+func (id identity) write(dir string) error {
+	return writeJSONFile(filepath.Join(dir, identityFile), id)
+}
 
 // writeJSONFile replaces path with v atomically and durably (0600).
 func writeJSONFile(path string, v any) error {

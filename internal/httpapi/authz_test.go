@@ -408,6 +408,20 @@ func matrixRows() map[string]matrixRow {
 			return op + "/hosts/" + fx.opCreate(op+"/hosts", map[string]any{"name": fmt.Sprint("doomed-", fx.seq()), "region": "Europe (AMS1)",
 				"capacity": map[string]int{"C1": 1}})
 		}), opOnly(204)},
+		"POST " + op + "/hosts/{id}/drain": {post(func(fx *matrixFix, _ caller) string {
+			return op + "/hosts/" + fx.opCreate(op+"/hosts", map[string]any{"name": fmt.Sprint("drain-", fx.seq()), "region": "Europe (AMS1)",
+				"capacity": map[string]int{"C1": 1}}) + "/drain"
+		}, func(*matrixFix) any { return map[string]any{} }), opOnly(200)},
+		"POST " + op + "/hosts/{id}/resume": {post(func(fx *matrixFix, _ caller) string {
+			return op + "/hosts/" + fx.opCreate(op+"/hosts", map[string]any{"name": fmt.Sprint("resume-", fx.seq()), "region": "Europe (AMS1)",
+				"capacity": map[string]int{"C1": 1}}) + "/resume"
+		}, func(*matrixFix) any { return map[string]any{} }), opOnly(200)},
+		"POST " + op + "/hosts/{id}/revoke": {post(func(fx *matrixFix, _ caller) string {
+			return op + "/hosts/" + fx.agentHost() + "/revoke"
+		}, func(*matrixFix) any { return map[string]any{} }), opOnly(200)},
+		"POST " + op + "/hosts/tokens": {post(fixed(op+"/hosts/tokens"), func(*matrixFix) any {
+			return map[string]any{"region": "Europe (AMS1)"}
+		}), opOnly(200)},
 		"GET " + op + "/sim/faults": {get(func(*matrixFix) string { return op + "/sim/faults" }), opOnly(200)},
 		"POST " + op + "/sim/faults": {post(fixed(op+"/sim/faults"), func(*matrixFix) any {
 			return map[string]any{"action": "create", "count": 1, "message": "matrix fault"}
@@ -499,4 +513,20 @@ func TestTokenExpiry(t *testing.T) {
 	e.call(t, "", "POST", "/apiTokens/createPublic?access_token="+tok, map[string]any{}).must(t, 401)
 	e.call(t, "", "GET", "/hangar/v1/teams?access_token="+tok, nil).must(t, 401)
 	e.call(t, "", "GET", "/machines/getMachines?access_token="+login(e.Alice), nil).must(t, 200)
+}
+
+// agentHost makes a host as `hangar agent` would have joined it, straight in the store, and
+// returns its id.
+func (fx *matrixFix) agentHost() string {
+	n := fx.seq()
+	id := fmt.Sprintf("hagent%02d", n)
+	seen := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	if err := fx.e.db.Write(fx.t.Context(), func(tx store.Tx) error {
+		return tx.CreateHost(&core.Host{ID: id, Name: fmt.Sprint("agent-", n), Region: "Europe (AMS1)", Available: true,
+			Capacity: map[string]int{"C1": 1}, Created: seen, Agent: core.HostAgent{CredentialHash: fmt.Sprint("matrix-", n),
+				Driver: "sim", LastSeen: &seen}})
+	}); err != nil {
+		fx.t.Fatal(err)
+	}
+	return id
 }

@@ -278,6 +278,23 @@ func TestGolden(t *testing.T) {
 		"capacity": map[string]int{"Z9": 1}}))
 	g.step("op_hosts_update", 200, post(op, "/hangar/v1/hosts/"+h, map[string]any{"available": false}))
 	g.step("op_hosts_update_not_found", 404, post(op, "/hangar/v1/hosts/hnope123", map[string]any{"available": false}))
+	g.step("op_hosts_drain", 200, post(op, "/hangar/v1/hosts/"+h+"/drain", map[string]any{}))
+	g.step("op_hosts_drain_not_found", 404, post(op, "/hangar/v1/hosts/hnope123/drain", map[string]any{}))
+	g.step("op_hosts_resume", 200, post(op, "/hangar/v1/hosts/"+h+"/resume", map[string]any{}))
+	g.step("op_hosts_resume_not_found", 404, post(op, "/hangar/v1/hosts/hnope123/resume", map[string]any{}))
+	g.step("op_hosts_revoke_not_an_agent", 400, post(op, "/hangar/v1/hosts/"+h+"/revoke", map[string]any{}))
+	seen := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	if err := e.db.Write(t.Context(), func(tx store.Tx) error {
+		return tx.CreateHost(&core.Host{ID: "hagent01", Name: "agent-1", Region: "Europe (AMS1)", Available: true,
+			Capacity: map[string]int{"C1": 1}, Created: seen, Agent: core.HostAgent{CredentialHash: "golden", Driver: "sim",
+				Version: "hangar golden", LastSeen: &seen}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	g.step("op_hosts_revoke", 200, post(op, "/hangar/v1/hosts/agent-1/revoke", map[string]any{}))
+	g.step("op_hosts_revoke_not_found", 404, post(op, "/hangar/v1/hosts/hnope123/revoke", map[string]any{}))
+	g.step("op_hosts_tokens_create", 200, post(op, "/hangar/v1/hosts/tokens", map[string]any{"region": "Europe (AMS1)", "ttl": "30m"}))
+	g.step("op_hosts_tokens_create_bad_ttl", 400, post(op, "/hangar/v1/hosts/tokens", map[string]any{"region": "Europe (AMS1)", "ttl": "8d"}))
 	g.step("op_hosts_delete", 204, del(op, "/hangar/v1/hosts/"+h))
 	g.step("op_hosts_delete_not_found", 404, del(op, "/hangar/v1/hosts/"+h))
 	g.step("op_faults_add", 200, post(op, "/hangar/v1/sim/faults", map[string]any{"action": "start", "count": 2}))

@@ -185,6 +185,10 @@ func normString(key, s string, known []string, names map[string]string) string {
 		if prefixRE.MatchString(s) {
 			return "<key-prefix>"
 		}
+	case "token":
+		if strings.HasPrefix(s, "hj") {
+			return "<join-token>"
+		}
 	case "requestId":
 		if hexKeyRE.MatchString(s) {
 			return "<request-id>"

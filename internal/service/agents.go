@@ -152,6 +152,9 @@ func (s *Service) RevokeAgent(ctx context.Context, p core.Principal, host string
 		if err != nil {
 			return err
 		}
+		if !h.Remote() {
+			return invalid("host %s is not run by hangar agent: it has no credential to revoke", h.Name)
+		}
 		h.Agent.CredentialHash, h.Agent.Unreachable = "", true
 		if err := tx.UpdateHost(&h.Host); err != nil {
 			return err
