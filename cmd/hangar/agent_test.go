@@ -12,7 +12,6 @@ import (
 	"time"
 )
 
-
 // agentCP starts a control plane for agents on addr: no default fleet, a short host timeout.
 func agentCP(t *testing.T, data, addr string, extra ...string) *proc {
 	t.Helper()

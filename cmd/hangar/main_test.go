@@ -24,6 +24,8 @@ type testServer struct {
 	Data string
 	srv  *server
 	out  *syncBuffer
+	// client, if set, sends the requests (a server with its own TLS certificate).
+	client *http.Client
 }
 
 type syncBuffer struct {
@@ -113,7 +115,11 @@ func (ts *testServer) do(t testing.TB, key, method, path string, body any, out a
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	res, err := http.DefaultClient.Do(req)
+	c := http.DefaultClient
+	if ts.client != nil {
+		c = ts.client
+	}
+	res, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
