@@ -103,3 +103,15 @@ func testAgentOps(t *testing.T, b *bundle) {
 	equal(t, "pruned", n, 2)
 	getCode(t, b, core.NotFound, func(tx store.Tx) (core.AgentOp, error) { return tx.GetAgentOp("op1") })
 }
+
+// testHostMachines covers ListHostMachines: the live machines of one host, destroyed ones
+// left out.
+func testHostMachines(t *testing.T, b *bundle) {
+	seedAccounts(t, b)
+	on, other, gone := bareMachine("m1", "te1", "u1", at(1)), bareMachine("m2", "te1", "u1", at(1)), bareMachine("m3", "te1", "u1", at(1))
+	on.HostID, other.HostID, gone.HostID = "hx", "hy", "hx"
+	createMachines(t, b, on, other, gone)
+	b.write(t, func(tx store.Tx) error { return tx.DeleteMachine("m3", at(2)) })
+	got := get(t, b, func(tx store.Tx) ([]core.Machine, error) { return tx.ListHostMachines("hx") })
+	equal(t, "ListHostMachines", machineIDs(got), []string{"m1"})
+}

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AgentHosts", testAgentHosts},
 		{"JoinTokens", testJoinTokens},
 		{"AgentOps", testAgentOps},
+		{"HostMachines", testHostMachines},
 		{"PrivateIPs", testPrivateIPs},
 		{"PublicIPs", testPublicIPs},
 		{"Idempotency", testIdempotency},
