@@ -23,6 +23,8 @@ type Monitor struct {
 	Env     *lifecycle.Env
 	Timeout time.Duration
 	Logger  *slog.Logger
+
+	pruned time.Time // when Check last pruned finished operations
 }
 
 // Run checks every Timeout/6 until ctx ends.
@@ -41,23 +43,45 @@ func (m *Monitor) Run(ctx context.Context) {
 	}
 }
 
-// Check marks the hosts whose agents were last seen more than Timeout ago.
+// Check marks the hosts whose agents were last seen more than Timeout ago. It writes only
+// when a host is overdue (an idle control plane without agents writes nothing), and prunes
+// the operations finished more than an hour ago at most once an hour.
 func (m *Monitor) Check(ctx context.Context) error {
 	now := m.Env.Clock.Now()
-	var marked []string
-	err := m.Store.Write(ctx, func(tx store.Tx) error {
-		var err error
-		if marked, err = tx.MarkHostsUnreachable(now.Add(-m.Timeout)); err != nil || len(marked) == 0 {
-			return err
+	cutoff := now.Add(-m.Timeout)
+	overdue := false
+	err := m.Store.Read(ctx, func(tx store.Tx) error {
+		hs, err := tx.ListHosts("")
+		for _, h := range hs {
+			if h.Remote() && !h.Agent.Unreachable && h.Agent.LastSeen != nil && h.Agent.LastSeen.Before(cutoff) {
+				overdue = true
+			}
 		}
-		return m.noteMachines(tx, marked)
+		return err
 	})
-	for _, id := range marked {
-		m.Logger.Warn("fleet: host unreachable", "host", id, "timeout", m.Timeout)
-	}
 	if err != nil {
 		return err
 	}
+	if overdue {
+		var marked []string
+		err = m.Store.Write(ctx, func(tx store.Tx) error {
+			var err error
+			if marked, err = tx.MarkHostsUnreachable(cutoff); err != nil || len(marked) == 0 {
+				return err
+			}
+			return m.noteMachines(tx, marked)
+		})
+		for _, id := range marked {
+			m.Logger.Warn("fleet: host unreachable", "host", id, "timeout", m.Timeout)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if now.Sub(m.pruned) < time.Hour {
+		return nil
+	}
+	m.pruned = now
 	return m.Store.Write(ctx, func(tx store.Tx) error { _, err := tx.PruneAgentOps(now.Add(-time.Hour)); return err })
 }
 
