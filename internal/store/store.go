@@ -203,7 +203,8 @@ type Tx interface {
 	// In a write transaction the rows are locked against concurrent placements.
 	ListHosts(region string) ([]core.HostLoad, error)
 	// PlacementHosts returns the hosts of region as a placement of machineType needs them,
-	// ordered by name: each with only machineType in Capacity and Used (0 when it has none).
+	// ordered by name: each with only machineType in Capacity and Used (0 when it has none),
+	// and of Agent only Driver and Unreachable.
 	// It reads far less than ListHosts, once per create. In a write transaction the rows are
 	// locked against concurrent placements.
 	PlacementHosts(region, machineType string) ([]core.HostLoad, error)

@@ -221,7 +221,8 @@ func (t *Tx) ListHosts(region string) ([]core.HostLoad, error) {
 
 // PlacementHosts reads one machine type's slots straight out of the capacity JSON
 // (->> on both backends) and its usage in the same statement, instead of ListHosts' two
-// queries and a JSON decode of every host's whole capacity.
+// queries and a JSON decode of every host's whole capacity. Of the agent's fields it reads
+// what placement asks (Remote, State): the driver and whether the host is unreachable.
 func (t *Tx) PlacementHosts(region, machineType string) ([]core.HostLoad, error) {
 	lock := ""
 	if t.write && t.d.RowLocks {
@@ -232,12 +233,12 @@ func (t *Tx) PlacementHosts(region, machineType string) ([]core.HostLoad, error)
 			h         core.HostLoad
 			cap, used int
 		)
-		err := s.Scan(&h.ID, &h.Name, &h.Available, &cap, &used)
+		err := s.Scan(&h.ID, &h.Name, &h.Available, &h.Agent.Driver, &h.Agent.Unreachable, &cap, &used)
 		h.Region = region
 		h.Capacity = map[string]int{machineType: cap}
 		h.Used = map[string]int{machineType: used}
 		return h, err
-	}, `SELECT h.id, h.name, h.available, COALESCE(CAST(h.capacity ->> CAST($2 AS TEXT) AS INTEGER), 0), COALESCE(u.used, 0)
+	}, `SELECT h.id, h.name, h.available, h.agent_driver, h.unreachable, COALESCE(CAST(h.capacity ->> CAST($2 AS TEXT) AS INTEGER), 0), COALESCE(u.used, 0)
 		FROM hosts h LEFT JOIN host_usage u ON u.host_id = h.id AND u.machine_type = $2
 		WHERE h.region = $1 ORDER BY h.name`+lock, region, machineType)
 }
