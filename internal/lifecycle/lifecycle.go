@@ -95,7 +95,7 @@ func (e *Env) AcquireCapacity(tx store.Tx, m *core.Machine) error {
 	if m.HoldsCapacity {
 		return nil
 	}
-	hosts, err := tx.PlacementHosts(m.Region, m.MachineType)
+	hosts, err := tx.PlacementHosts(m.Region, m.MachineType, m.HostID)
 	if err != nil {
 		return err
 	}

@@ -202,12 +202,13 @@ type Tx interface {
 	// ListHosts returns the hosts of a region ("" = all) with their usage, ordered by name.
 	// In a write transaction the rows are locked against concurrent placements.
 	ListHosts(region string) ([]core.HostLoad, error)
-	// PlacementHosts returns the hosts of region as a placement of machineType needs them,
-	// ordered by name: each with only machineType in Capacity and Used (0 when it has none),
-	// and of Agent only Driver and Unreachable.
-	// It reads far less than ListHosts, once per create. In a write transaction the rows are
-	// locked against concurrent placements.
-	PlacementHosts(region, machineType string) ([]core.HostLoad, error)
+	// PlacementHosts returns the hosts of region a placement of machineType chooses from:
+	// preferred (a machine's current host) if it is in region, then the up host with the
+	// most free slots of machineType (ties by name) if any has one; each with only
+	// machineType in Capacity and Used, and of Agent only Driver and Unreachable.
+	// scheduler.Pick over them chooses as it would over every host of the region. In a write
+	// transaction the rows are locked against concurrent placements.
+	PlacementHosts(region, machineType, preferred string) ([]core.HostLoad, error)
 	// AddHostUsage adds delta to the slots of machineType used on a host.
 	AddHostUsage(hostID, machineType string, delta int) error
 	// GetHostByCredential returns the host whose agent credential hashes to hash. NotFound.

@@ -219,16 +219,17 @@ func (t *Tx) ListHosts(region string) ([]core.HostLoad, error) {
 	return hosts, err
 }
 
-// PlacementHosts reads one machine type's slots straight out of the capacity JSON
-// (->> on both backends) and its usage in the same statement, instead of ListHosts' two
-// queries and a JSON decode of every host's whole capacity. Of the agent's fields it reads
+// PlacementHosts reads one machine type's slots straight out of the capacity JSON (->> on
+// both backends) and its usage in the same statement, and lets the database choose the up
+// host with the most free slots (ties by name) instead of handing every host of the region
+// to Go: at 1,000 hosts that is one row read instead of 1,000. Of the agent's fields it reads
 // what placement asks (Remote, State): the driver and whether the host is unreachable.
-func (t *Tx) PlacementHosts(region, machineType string) ([]core.HostLoad, error) {
+func (t *Tx) PlacementHosts(region, machineType, preferred string) ([]core.HostLoad, error) {
 	lock := ""
 	if t.write && t.d.RowLocks {
 		lock = " FOR UPDATE OF h"
 	}
-	return list(t, "hosts", func(s Row) (core.HostLoad, error) {
+	scan := func(s Row) (core.HostLoad, error) {
 		var (
 			h         core.HostLoad
 			cap, used int
@@ -238,10 +239,20 @@ func (t *Tx) PlacementHosts(region, machineType string) ([]core.HostLoad, error)
 		h.Capacity = map[string]int{machineType: cap}
 		h.Used = map[string]int{machineType: used}
 		return h, err
-	}, `SELECT h.id, h.name, h.available, h.agent_driver, h.unreachable, COALESCE(CAST(h.capacity ->> CAST($2 AS TEXT) AS INTEGER), 0), COALESCE(u.used, 0)
-		FROM hosts h LEFT JOIN host_usage u ON u.host_id = h.id AND u.machine_type = $2
-		WHERE h.region = $1 ORDER BY h.name`+lock, region, machineType)
+	}
+	const slots = `SELECT h.id, h.name, h.available, h.agent_driver, h.unreachable, ` + slotsCap + `, COALESCE(u.used, 0)
+		FROM hosts h LEFT JOIN host_usage u ON u.host_id = h.id AND u.machine_type = $2 WHERE h.region = $1 AND `
+	best, err := list(t, "hosts", scan, slots+`h.available AND NOT h.unreachable AND `+slotsCap+` - COALESCE(u.used, 0) > 0
+		ORDER BY `+slotsCap+` - COALESCE(u.used, 0) DESC, h.name LIMIT 1`+lock, region, machineType)
+	if err != nil || preferred == "" || (len(best) == 1 && best[0].ID == preferred) {
+		return best, err
+	}
+	pref, err := list(t, "hosts", scan, slots+`h.id = $3`+lock, region, machineType, preferred)
+	return append(pref, best...), err
 }
+
+// slotsCap is a host's slots of machine type $2, from its capacity JSON.
+const slotsCap = `COALESCE(CAST(h.capacity ->> CAST($2 AS TEXT) AS INTEGER), 0)`
 
 // addUsage fills the Used maps of hosts from a (host_id, machine_type, used) query.
 func (t *Tx) addUsage(hosts map[string]*core.HostLoad, query string, args ...any) error {

@@ -30,15 +30,20 @@ func testAgentHosts(t *testing.T, b *bundle) {
 	equal(t, "MarkHostsUnreachable", marked, []string{"ha"})
 	b.write(t, func(tx store.Tx) (err error) { marked, err = tx.MarkHostsUnreachable(at(20)); return })
 	equal(t, "MarkHostsUnreachable again", len(marked), 0)
-	// Placement sees the mark and which host runs an agent.
-	placed := get(t, b, func(tx store.Tx) ([]core.HostLoad, error) { return tx.PlacementHosts("East Coast (NY2)", "C5") })
-	equal(t, "PlacementHosts with an unreachable agent host", placed, []core.HostLoad{
+	// Placement sees the mark and which host runs an agent: no free slot anywhere, and the
+	// agent host as a machine's home is unreachable.
+	placed := func(preferred string) []core.HostLoad {
+		return get(t, b, func(tx store.Tx) ([]core.HostLoad, error) {
+			return tx.PlacementHosts("East Coast (NY2)", "C5", preferred)
+		})
+	}
+	equal(t, "PlacementHosts with the agent host unreachable", len(placed("")), 0)
+	home := placed("ha")
+	equal(t, "PlacementHosts of a machine on the unreachable agent host", home, []core.HostLoad{
 		{Host: core.Host{ID: "ha", Name: "agent-a", Region: "East Coast (NY2)", Available: true, Capacity: map[string]int{"C5": 3},
-			Agent: core.HostAgent{Driver: "sim", Unreachable: true}}, Used: map[string]int{"C5": 0}},
-		{Host: core.Host{ID: "hl", Name: "local", Region: "East Coast (NY2)", Capacity: map[string]int{"C5": 0}},
-			Used: map[string]int{"C5": 0}}})
-	if placed[0].State() != core.HostUnavailable || !placed[0].Remote() || placed[0].Free("C5") != 0 {
-		t.Errorf("placement's view of the unreachable agent host: %+v", placed[0])
+			Agent: core.HostAgent{Driver: "sim", Unreachable: true}}, Used: map[string]int{"C5": 0}}})
+	if home[0].State() != core.HostUnavailable || !home[0].Remote() || home[0].Free("C5") != 0 {
+		t.Errorf("placement's view of the unreachable agent host: %+v", home[0])
 	}
 	var was bool
 	b.write(t, func(tx store.Tx) (err error) { was, err = tx.TouchHost("ha", at(30), "v2"); return })

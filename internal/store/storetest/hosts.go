@@ -100,27 +100,57 @@ func testHostUsage(t *testing.T, b *bundle) {
 	if free := ca1[0].Free("C2"); free != 1 {
 		t.Errorf("Free(C2) = %d, want 1", free)
 	}
-	// What a placement reads: one type's slots and usage, for the region's hosts only.
-	placement := func(region, mt string) []core.HostLoad {
-		return get(t, b, func(tx store.Tx) ([]core.HostLoad, error) { return tx.PlacementHosts(region, mt) })
+	// What a placement reads: the preferred host and the up host with the most free slots of
+	// one type, in the region only.
+	placement := func(region, mt, preferred string) []core.HostLoad {
+		return get(t, b, func(tx store.Tx) ([]core.HostLoad, error) { return tx.PlacementHosts(region, mt, preferred) })
 	}
 	slot := func(h core.Host, mt string, capacity, used int) core.HostLoad {
 		return core.HostLoad{Host: core.Host{ID: h.ID, Name: h.Name, Region: h.Region, Available: h.Available,
 			Capacity: map[string]int{mt: capacity}}, Used: map[string]int{mt: used}}
 	}
-	equal(t, "PlacementHosts(NY2, C2)", placement("East Coast (NY2)", "C2"), []core.HostLoad{slot(h1, "C2", 10, 4)})
-	equal(t, "PlacementHosts(NY2, P4000)", placement("East Coast (NY2)", "P4000"), []core.HostLoad{slot(h1, "P4000", 2, 1)})
-	equal(t, "PlacementHosts(NY2, C5): a type the host has no slot of", placement("East Coast (NY2)", "C5"),
+	const ny2 = "East Coast (NY2)"
+	equal(t, "PlacementHosts(NY2, C2)", placement(ny2, "C2", ""), []core.HostLoad{slot(h1, "C2", 10, 4)})
+	equal(t, "PlacementHosts(NY2, P4000)", placement(ny2, "P4000", ""), []core.HostLoad{slot(h1, "P4000", 2, 1)})
+	equal(t, "PlacementHosts(NY2, C5): no host has a slot", len(placement(ny2, "C5", "")), 0)
+	equal(t, "PlacementHosts(NY2, C5, h1): the preferred host without a slot", placement(ny2, "C5", "h1"),
 		[]core.HostLoad{slot(h1, "C5", 0, 0)})
-	equal(t, "PlacementHosts(AMS1, C2)", len(placement("Europe (AMS1)", "C2")), 0)
-	h3 := core.Host{ID: "h3", Name: "a-drained", Region: "East Coast (NY2)", Capacity: map[string]int{"C2": 7}, Created: at(2)}
-	b.write(t, func(tx store.Tx) error { return tx.CreateHost(&h3) })
-	got := placement("East Coast (NY2)", "C2")
-	equal(t, "PlacementHosts(NY2, C2) with a drained host, by name", got, []core.HostLoad{slot(h3, "C2", 7, 0), slot(h1, "C2", 10, 4)})
-	if got[0].Free("C2") != 0 || got[1].Free("C2") != 6 {
-		t.Errorf("Free(C2) of %+v: want 0 (drained) and 6", got)
+	equal(t, "PlacementHosts(NY2, C2, h1): the preferred host is the best, once", placement(ny2, "C2", "h1"),
+		[]core.HostLoad{slot(h1, "C2", 10, 4)})
+	equal(t, "PlacementHosts(NY2, C2, h2): a preferred host of another region", placement(ny2, "C2", "h2"),
+		[]core.HostLoad{slot(h1, "C2", 10, 4)})
+	equal(t, "PlacementHosts(AMS1, C2)", len(placement("Europe (AMS1)", "C2", "")), 0)
+	more := []core.Host{
+		{ID: "h3", Name: "c-drained", Region: ny2, Capacity: map[string]int{"C2": 70}, Created: at(2)},
+		{ID: "h4", Name: "b-more", Region: ny2, Capacity: map[string]int{"C2": 12}, Available: true, Created: at(2)},
+		{ID: "h5", Name: "a-tie", Region: ny2, Capacity: map[string]int{"C2": 12}, Available: true, Created: at(2)},
 	}
-	b.write(t, func(tx store.Tx) error { return tx.DeleteHost("h3") })
+	b.write(t, func(tx store.Tx) error {
+		for i := range more {
+			if err := tx.CreateHost(&more[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	equal(t, "PlacementHosts(NY2, C2): most free slots, ties by name, drained hosts not", placement(ny2, "C2", ""),
+		[]core.HostLoad{slot(more[2], "C2", 12, 0)})
+	equal(t, "PlacementHosts(NY2, C2, h3): a drained preferred host, then the best", placement(ny2, "C2", "h3"),
+		[]core.HostLoad{slot(more[0], "C2", 70, 0), slot(more[2], "C2", 12, 0)})
+	b.write(t, func(tx store.Tx) error { return tx.AddHostUsage("h5", "C2", 7) })
+	equal(t, "PlacementHosts(NY2, C2) after h5 filled up", placement(ny2, "C2", "h1"),
+		[]core.HostLoad{slot(h1, "C2", 10, 4), slot(more[1], "C2", 12, 0)})
+	b.write(t, func(tx store.Tx) error {
+		if err := tx.AddHostUsage("h5", "C2", -7); err != nil {
+			return err
+		}
+		for _, h := range more {
+			if err := tx.DeleteHost(h.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	// Usage back to zero reads as no usage.
 	b.write(t, func(tx store.Tx) error { return tx.AddHostUsage("h1", "P4000", -1) })
 	equal(t, "Used after release", get(t, b, func(tx store.Tx) (core.HostLoad, error) { return tx.GetHost("h1") }).Used,

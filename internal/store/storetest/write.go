@@ -213,7 +213,7 @@ func testConcurrentHostUsage(t *testing.T, b *bundle) {
 		wg.Go(func() {
 			for range rounds {
 				errs <- b.s.Write(b.ctx, func(tx store.Tx) error {
-					hosts, err := tx.PlacementHosts("", "C2")
+					hosts, err := tx.PlacementHosts("", "C2", "")
 					if err != nil {
 						return err
 					}
