@@ -190,7 +190,7 @@ func (c *ServeCmd) start(ctx context.Context, stdout, stderr io.Writer) (_ *serv
 	}
 	svc = service.New(db, service.Config{Catalog: set.cat, Env: env, Logger: log, TokenTTL: c.TokenTTL,
 		DefaultShutdownHours: c.ShutdownHours, Generations: optionalGens(gens), SharedStore: !single,
-		TemplateCheck: drivers.templateCheck, Engine: eng, AgentHeartbeat: c.AgentHeartbeat, AgentPin: set.pin})
+		TemplateCheck: drivers.templateCheck, Engine: eng, AgentHeartbeat: c.AgentHeartbeat, HostTimeout: c.HostTimeout, AgentPin: set.pin})
 	monitor := &fleet.Monitor{Store: db, Env: env, Timeout: c.HostTimeout, Logger: log}
 	mailer, err := c.mailer(db, env.Clock, log, met)
 	if err != nil {

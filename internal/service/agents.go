@@ -226,24 +226,27 @@ func (s *Service) Sync(ctx context.Context, host core.HostLoad, sy AgentSync) (A
 	now := s.clock.Now()
 	var was bool
 	orphans := 0
-	err := s.writeQuiet(ctx, func(tx store.Tx) (err error) {
-		if was, err = tx.TouchHost(host.ID, now, sy.Version); err != nil {
-			return err
-		}
-		for id, res := range sy.Results {
-			if err := s.finishOp(tx, host.ID, id, res, now); err != nil {
+	var err error
+	if s.heartbeatDue(host, sy, now) {
+		err = s.writeQuiet(ctx, func(tx store.Tx) (err error) {
+			if was, err = tx.TouchHost(host.ID, now, sy.Version); err != nil {
 				return err
 			}
-		}
-		if sy.Inventory == nil {
-			return nil
-		}
-		if err := tx.SetHostVMs(host.ID, *sy.Inventory, now); err != nil {
+			for id, res := range sy.Results {
+				if err := s.finishOp(tx, host.ID, id, res, now); err != nil {
+					return err
+				}
+			}
+			if sy.Inventory == nil {
+				return nil
+			}
+			if err := tx.SetHostVMs(host.ID, *sy.Inventory, now); err != nil {
+				return err
+			}
+			orphans, err = s.destroyOrphans(tx, host, *sy.Inventory, now)
 			return err
-		}
-		orphans, err = s.destroyOrphans(tx, host, *sy.Inventory, now)
-		return err
-	})
+		})
+	}
 	if err != nil {
 		return AgentSyncReply{}, err
 	}
@@ -279,6 +282,21 @@ func (s *Service) Sync(ctx context.Context, host core.HostLoad, sy AgentSync) (A
 		return err
 	})
 	return out, err
+}
+
+// heartbeatDue reports whether a sync must write: it carries results or an inventory, the
+// host (as its credential's lookup read it) is marked unreachable or runs another agent
+// version, or its recorded heartbeat is a third of the host timeout old. A steady agent's
+// sync otherwise only reads, which is most of what 1,000 heartbeating hosts cost the single
+// writer; the recorded heartbeat then lags by at most a third of the timeout.
+func (s *Service) heartbeatDue(host core.HostLoad, sy AgentSync, now time.Time) bool {
+	timeout := s.cfg.HostTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	a := host.Agent
+	return len(sy.Results) > 0 || sy.Inventory != nil || a.Unreachable || a.Version != sy.Version ||
+		a.LastSeen == nil || now.Sub(*a.LastSeen) >= timeout/3
 }
 
 // destroyOrphans queues a destroy operation for each VM of vms whose machine is gone or

@@ -40,6 +40,10 @@ type Config struct {
 	Engine Engine
 	// AgentHeartbeat is how often `hangar agent` syncs at least (default 5 s).
 	AgentHeartbeat time.Duration
+	// HostTimeout is how long a host's agent may go without a sync before its host is
+	// unreachable (default 30 s). A sync records its heartbeat only when the last recorded
+	// one is a third of that old, so that most syncs of a steady agent write nothing.
+	HostTimeout time.Duration
 	// AgentPin is the pin of this server's TLS certificate ("sha256:" and the hex SHA-256
 	// of its public key), put into join tokens so that agents trust only this server; "" when
 	// the server has no certificate of its own (plain HTTP, or TLS ended by a proxy).
