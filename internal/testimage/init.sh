@@ -57,17 +57,24 @@ if [ -n "$HANGAR_HOSTNAME" ]; then
   echo "$HANGAR_HOSTNAME" > /etc/hostname
 fi
 
-# The startup script (user-data starting with #!). With HANGAR_SCRIPT_RUN_ONCE=1 it runs only
-# on the first boot of this disk.
+# The startup script: the user-data part named startup-script (a MIME multi-part message, as
+# for cloud-init), a wrapper that runs the script and records its exit status. With
+# HANGAR_SCRIPT_RUN_ONCE=1 it runs only on the first boot of this disk.
 ranmark=/data/.hangar/script-ran
-if [ -f /seed/user-data ] && [ "$(head -c 2 /seed/user-data)" = '#!' ]; then
+if [ -f /seed/user-data ]; then
+  b=$(sed -n 's/^Content-Type: multipart\/mixed; boundary="\(.*\)"$/\1/p' /seed/user-data | head -n 1)
+  awk -v b="--$b" '
+    $0 == b || $0 == b "--" { if (st == 2) exit; st = 0; next }
+    st == 0 && /^Content-Disposition: .*filename="startup-script"$/ { st = 1; next }
+    st == 1 && /^$/ { st = 2; next }
+    st == 2 { print }' /seed/user-data > /tmp/startup-script
+fi
+if [ -s /tmp/startup-script ]; then
   if [ "$HANGAR_SCRIPT_RUN_ONCE" = 1 ] && [ -f "$ranmark" ]; then
     say "startup script already ran once; skipped"
   else
-    cp /seed/user-data /tmp/user-data
-    chmod 0755 /tmp/user-data
     export HANGAR_MACHINE_ID HANGAR_HOSTNAME HANGAR_IP HANGAR_GATEWAY HANGAR_USER
-    (cd /data && /tmp/user-data) </dev/null
+    (cd /data && sh /tmp/startup-script) </dev/null
     rc=$?
     mkdir -p /data/.hangar
     echo "$rc" > "$ranmark"
