@@ -31,8 +31,10 @@
 //
 // Between the first two, /init loads the modules, mounts the seed and /data, and configures
 // the network: lo up, eth0 up with HANGAR_IP (CIDR), a default route via HANGAR_GATEWAY and
-// the hostname HANGAR_HOSTNAME. The startup script is user-data when it starts with "#!"; it
-// runs as root in /data with HANGAR_* in its environment and its output on the console. With
+// the hostname HANGAR_HOSTNAME. The startup script is the user-data part named
+// startup-script (the MIME multi-part user-data of package cidata, split with awk): the seed's
+// wrapper, which runs the script; it runs as root in /data with HANGAR_* in its environment
+// and its output on the console. With
 // HANGAR_SCRIPT_RUN_ONCE=1 it runs only while /data/.hangar/script-ran is absent (the file is
 // written after every run), so runOnce holds across reboots of the same disk. Without a
 // script there is no HANGAR-SCRIPT-RAN line. Lines starting "hangar-init:" report problems.
