@@ -283,3 +283,19 @@ type AuditQuery struct {
 	Until  string
 	Limit  int
 }
+
+// SSHKey is an SSH public key of a user (GET/POST /hangar/v1/users/:id/sshKeys): machines
+// assigned to the user authorize it for their login user "paperspace" from their next boot.
+type SSHKey struct {
+	ID          string `json:"id"`
+	UserID      string `json:"userId"`
+	PublicKey   string `json:"publicKey"`
+	Fingerprint string `json:"fingerprint"`
+	DtCreated   string `json:"dtCreated"`
+}
+
+// AddSSHKeyRequest is the body of POST /hangar/v1/users/:id/sshKeys: one OpenSSH public key
+// (the contents of a .pub file).
+type AddSSHKeyRequest struct {
+	PublicKey string `json:"publicKey"`
+}

@@ -77,6 +77,21 @@ func (c *Client) RevokeKey(ctx context.Context, id string) (*api.APIKey, error) 
 	return post[api.APIKey](ctx, c, item("/keys", id)+"/revoke", nil)
 }
 
+// ListSSHKeys returns the SSH public keys of user (a handle).
+func (c *Client) ListSSHKeys(ctx context.Context, user string) ([]api.SSHKey, error) {
+	return list[api.SSHKey](ctx, c, item("/users", user)+"/sshKeys", nil)
+}
+
+// AddSSHKey adds an OpenSSH public key to user.
+func (c *Client) AddSSHKey(ctx context.Context, user, publicKey string) (*api.SSHKey, error) {
+	return post[api.SSHKey](ctx, c, item("/users", user)+"/sshKeys", api.AddSSHKeyRequest{PublicKey: publicKey})
+}
+
+// RemoveSSHKey removes the SSH key id of user.
+func (c *Client) RemoveSSHKey(ctx context.Context, user, id string) error {
+	return c.do(ctx, http.MethodDelete, item(item("/users", user)+"/sshKeys", id), nil, nil, nil)
+}
+
 // ListTemplates returns the templates of team plus the public ones, or every template when
 // team is empty.
 func (c *Client) ListTemplates(ctx context.Context, team string) ([]api.Template, error) {

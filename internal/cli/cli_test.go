@@ -173,6 +173,8 @@ const (
 		`{"teamId":"te1a2b3c4","teamName":"Acme","machineType":"C1","machines":1,"secondsUsed":0,"storageSecondsUsed":3600,"cost":null}]}`
 )
 
+const sshKey = `{"id":"sk1","userId":"u1a2b3c4","publicKey":"ssh-ed25519 AAAA ada","fingerprint":"SHA256:py0A","dtCreated":"2026-11-27T10:00:00.000Z"}`
+
 func TestCommands(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -219,6 +221,16 @@ func TestCommands(t *testing.T) {
 			reply: "[" + revoked + "]", query: "user=u1a2b3c4", json: "[" + revoked + "]",
 			text: "ID  KIND  USER      NAME  PREFIX  CREATED                   LAST USED  EXPIRES  REVOKED\n" +
 				"k1  key   u1a2b3c4  ci    3f9a1c  2026-11-27T10:00:00.000Z  -          -        2026-11-27T11:00:00.000Z\n"},
+		{name: "users keys add", args: []string{"users", "keys", "add", "--user", "u1a2b3c4", "--ssh-key", "testdata/id_ed25519.pub"},
+			route: "POST /hangar/v1/users/u1a2b3c4/sshKeys", reply: sshKey,
+			body: `{"publicKey":"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGz0l6ZCdZ3o0mDAIWnD0Nnqf6jFJvTnUzPpOk0BKSVp ada@example.com\n"}`,
+			json: sshKey, text: "added SSH key sk1 (SHA256:py0A) to user u1a2b3c4\n"},
+		{name: "users keys list", args: []string{"users", "keys", "list", "--user", "u1a2b3c4"},
+			route: "GET /hangar/v1/users/u1a2b3c4/sshKeys", reply: "[" + sshKey + "]", json: "[" + sshKey + "]",
+			text: "ID   FINGERPRINT  KEY                   CREATED\nsk1  SHA256:py0A  ssh-ed25519 AAAA ada  2026-11-27T10:00:00.000Z\n"},
+		{name: "users keys remove", args: []string{"users", "keys", "remove", "--user", "u1a2b3c4", "sk1"},
+			route: "DELETE /hangar/v1/users/u1a2b3c4/sshKeys/sk1", reply: "",
+			json: `{"id":"sk1","removed":"true","userId":"u1a2b3c4"}`, text: "removed SSH key sk1 of user u1a2b3c4\n"},
 		{name: "users update disable", args: []string{"users", "update", "a@b.c", "--disable"}, route: "POST /hangar/v1/users/a@b.c",
 			reply: user, body: `{"disabled":true}`, json: user, text: "user u1a2b3c4 (a@b.c): disabled\n"},
 		{name: "users update enable", args: []string{"users", "update", "u1a2b3c4", "--enable"}, route: "POST /hangar/v1/users/u1a2b3c4",

@@ -13,6 +13,7 @@ type UsersCmd struct {
 	List   UsersListCmd   `cmd:"" help:"List users."`
 	Create UsersCreateCmd `cmd:"" help:"Create a user in a team."`
 	Update UsersUpdateCmd `cmd:"" help:"Disable or enable a user, or set their password."`
+	Keys   UserKeysCmd    `cmd:"" help:"SSH public keys of a user, authorized on the machines assigned to them (login user paperspace)."`
 }
 
 // UsersListCmd is `hangar admin users list`.

@@ -19,6 +19,7 @@ const (
 	PrefixHost       = "h"
 	PrefixKey        = "k"
 	PrefixLoginToken = "lt"
+	PrefixSSHKey     = "sk"
 )
 
 // NewID returns prefix followed by n random characters from [a-z0-9].

@@ -51,6 +51,16 @@ type APIKey struct {
 	Expires  *time.Time // login tokens only, in listings of credentials
 }
 
+// SSHKey is an OpenSSH public key of a user; machines assigned to the user authorize it for
+// their login user (an operator-API extension: Paperspace's API has no SSH keys).
+type SSHKey struct {
+	ID          string
+	UserID      string
+	PublicKey   string // one authorized_keys line: type, base64 key and comment
+	Fingerprint string // SHA256:…, as ssh-keygen -l prints it; unique per user
+	Created     time.Time
+}
+
 // KeyKind says how a credential was made.
 type KeyKind string
 

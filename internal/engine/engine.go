@@ -421,6 +421,13 @@ func (e *Engine) request(tx store.Tx, m core.Machine) (hypervisor.Request, error
 	} else if !core.IsNotFound(err) {
 		return req, err
 	}
+	keys, err := tx.ListSSHKeys(m.UserID)
+	if err != nil {
+		return req, err
+	}
+	for _, k := range keys {
+		req.SSHKeys = append(req.SSHKeys, k.PublicKey)
+	}
 	if m.NetworkID != nil {
 		n, err := tx.GetNetwork(*m.NetworkID)
 		switch {

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -9,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"hangar/api"
 	"hangar/internal/core"
@@ -368,6 +372,17 @@ func matrixRows() map[string]matrixRow {
 			}
 			return op + "/users/" + u.ID
 		}, func(*matrixFix) any { return map[string]any{"disabled": true} }), opOnly(200)},
+		// SSH keys of users: the operator only.
+		"GET " + op + "/users/{id}/sshKeys": {get(func(fx *matrixFix) string { return op + "/users/" + fx.e.Bob.ID + "/sshKeys" }), opOnly(200)},
+		"POST " + op + "/users/{id}/sshKeys": {post(func(fx *matrixFix, _ caller) string { return op + "/users/" + fx.e.Bob.ID + "/sshKeys" },
+			func(fx *matrixFix) any { return map[string]any{"publicKey": newSSHKey(fx.t)} }), opOnly(200)},
+		"DELETE " + op + "/users/{id}/sshKeys/{keyId}": {del(func(fx *matrixFix) string {
+			k, err := fx.e.Svc.AddSSHKey(context.Background(), fx.op, fx.e.Bob.ID, newSSHKey(fx.t))
+			if err != nil {
+				fx.t.Fatal(err)
+			}
+			return op + "/users/" + fx.e.Bob.ID + "/sshKeys/" + k.ID
+		}), opOnly(204)},
 		// Keys: every user lists and revokes their own, a team admin the team's, the operator all.
 		"GET " + op + "/keys":  {get(func(*matrixFix) string { return op + "/keys" }), teamWide},
 		"POST " + op + "/keys": {post(fixed(op+"/keys"), func(fx *matrixFix) any { return map[string]any{"user": fx.e.Bob.ID} }), opOnly(200)},
@@ -529,4 +544,18 @@ func (fx *matrixFix) agentHost() string {
 		fx.t.Fatal(err)
 	}
 	return id
+}
+
+// newSSHKey returns a fresh OpenSSH ed25519 public key line.
+func newSSHKey(t *testing.T) string {
+	t.Helper()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk))) + " test@example.com"
 }

@@ -232,6 +232,16 @@ func TestGolden(t *testing.T) {
 	g.step("op_keys_list_unauthorized", 401, get("", "/hangar/v1/keys"))
 	g.step("op_keys_revoke", 200, post(op, "/hangar/v1/keys/"+dk+"/revoke", nil))
 	g.step("op_keys_revoke_not_found", 404, post(op, "/hangar/v1/keys/knope1234/revoke", nil))
+	// A fixed key, so that the golden fingerprint is stable.
+	const daveKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGz0l6ZCdZ3o0mDAIWnD0Nnqf6jFJvTnUzPpOk0BKSVp dave@initech.test"
+	sk := g.stepID("op_users_sshkeys_add", 200, post(op, "/hangar/v1/users/"+dave+"/sshKeys", map[string]any{"publicKey": daveKey + "\n"}), "id", "<dave-sshkey-id>")
+	g.step("op_users_sshkeys_add_duplicate", 400, post(op, "/hangar/v1/users/"+dave+"/sshKeys", map[string]any{"publicKey": daveKey}))
+	g.step("op_users_sshkeys_add_not_a_key", 400, post(op, "/hangar/v1/users/"+dave+"/sshKeys", map[string]any{"publicKey": "ssh-rsa not-base64"}))
+	g.step("op_users_sshkeys_add_unknown_user", 404, post(op, "/hangar/v1/users/unope1234/sshKeys", map[string]any{"publicKey": daveKey}))
+	g.step("op_users_sshkeys_list", 200, get(op, "/hangar/v1/users/"+dave+"/sshKeys"))
+	g.step("op_users_sshkeys_list_forbidden", 403, get(A, "/hangar/v1/users/"+dave+"/sshKeys"))
+	g.step("op_users_sshkeys_remove", 204, del(op, "/hangar/v1/users/"+dave+"/sshKeys/"+sk))
+	g.step("op_users_sshkeys_remove_not_found", 404, del(op, "/hangar/v1/users/"+dave+"/sshKeys/"+sk))
 	g.step("op_users_update_disable", 200, post(op, "/hangar/v1/users/"+dave, map[string]any{"disabled": true}))
 	g.step("op_users_update_enable_by_email", 200, post(op, "/hangar/v1/users/dave@initech.test", map[string]any{"disabled": false}))
 	g.step("op_users_update_short_password", 400, post(op, "/hangar/v1/users/"+dave, map[string]any{"password": "short"}))

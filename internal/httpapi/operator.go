@@ -256,6 +256,35 @@ func (s *Server) opRevokeKey(c *call) (reply, error) {
 	return ok(toKey(k))
 }
 
+func toSSHKey(k core.SSHKey) api.SSHKey {
+	return api.SSHKey{ID: k.ID, UserID: k.UserID, PublicKey: k.PublicKey, Fingerprint: k.Fingerprint, DtCreated: fmtTime(k.Created)}
+}
+
+func (s *Server) opListSSHKeys(c *call) (reply, error) {
+	ks, err := s.svc.ListSSHKeys(c.ctx(), c.pr, c.p.pathID("id"))
+	return okList(mapAll(ks, toSSHKey), err)
+}
+
+func (s *Server) opAddSSHKey(c *call) (reply, error) {
+	var req api.AddSSHKeyRequest
+	if err := c.p.decode(&req); err != nil {
+		return reply{}, err
+	}
+	k, err := s.svc.AddSSHKey(c.ctx(), c.pr, c.p.pathID("id"), req.PublicKey)
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(toSSHKey(k))
+}
+
+func (s *Server) opRemoveSSHKey(c *call) (reply, error) {
+	c.succeedsWith(http.StatusNoContent)
+	if err := s.svc.RemoveSSHKey(c.ctx(), c.pr, c.p.pathID("id"), c.p.pathID("keyId")); err != nil {
+		return reply{}, err
+	}
+	return noContent()
+}
+
 func toAudit(e core.AuditEntry) api.AuditEntry {
 	return api.AuditEntry{Seq: e.Seq, DtCreated: fmtTime(e.Time), RequestID: e.RequestID, UserID: e.UserID,
 		Role: string(e.Role), TeamID: e.TeamID, Action: e.Action, Target: e.Target, Status: e.Status,
@@ -416,6 +445,8 @@ func (s *Server) operatorRoutes() []Route {
 		r(get, "/teams", s.opListTeams), r(post, "/teams", s.opCreateTeam),
 		r(get, "/teams/{id}", s.opShowTeam), r(post, "/teams/{id}", s.opUpdateTeam),
 		r(get, "/users", s.opListUsers), r(post, "/users", s.opCreateUser), r(post, "/users/{id}", s.opUpdateUser),
+		r(get, "/users/{id}/sshKeys", s.opListSSHKeys), r(post, "/users/{id}/sshKeys", s.opAddSSHKey),
+		r(del, "/users/{id}/sshKeys/{keyId}", s.opRemoveSSHKey),
 		user(get, "/keys", s.opListKeys), r(post, "/keys", s.opCreateKey), user(post, "/keys/{id}/revoke", s.opRevokeKey),
 		r(get, "/templates", s.opListTemplates), r(post, "/templates", s.opCreateTemplate),
 		r(del, "/templates/{id}", s.opDeleteTemplate),

@@ -69,6 +69,9 @@ type Request struct {
 	// UserEmail is the email of the user the machine is assigned to ("" if unknown); guests
 	// learn it from their seed.
 	UserEmail string
+	// SSHKeys are the OpenSSH public keys of the machine's assigned user; guests authorize
+	// them for their login user.
+	SSHKeys []string
 }
 
 // Facts are what a driver learnt about a machine while completing a state; nil fields are

@@ -92,6 +92,14 @@ type Tx interface {
 	// UpdateAPIKey writes LastUsed and Revoked. NotFound.
 	UpdateAPIKey(k *core.APIKey) error
 
+	// CreateSSHKey inserts k. Conflict if the id exists or the user has a key with the same
+	// fingerprint; Invalid if the user does not exist.
+	CreateSSHKey(k *core.SSHKey) error
+	// ListSSHKeys returns a user's SSH keys ordered by creation, then id.
+	ListSSHKeys(userID string) ([]core.SSHKey, error)
+	// DeleteSSHKey removes a user's SSH key. NotFound (also when it is another user's).
+	DeleteSSHKey(userID, id string) error
+
 	// CreateAccessToken inserts a login token. Conflict if its hash exists.
 	CreateAccessToken(t *core.AccessToken) error
 	// GetAccessToken returns a token by hash, revoked or expired or not. NotFound.

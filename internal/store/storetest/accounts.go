@@ -218,3 +218,39 @@ func testAccessTokens(t *testing.T, b *bundle) {
 	missing := core.AccessToken{ID: "nope"}
 	b.writeCode(t, core.NotFound, func(tx store.Tx) error { return tx.UpdateAccessToken(&missing) })
 }
+
+func testSSHKeys(t *testing.T, b *bundle) {
+	seedAccounts(t, b)
+	equal(t, "ListSSHKeys(none)", len(get(t, b, func(tx store.Tx) ([]core.SSHKey, error) { return tx.ListSSHKeys("u1") })), 0)
+	keys := []core.SSHKey{
+		{ID: "sk2", UserID: "u1", PublicKey: "ssh-ed25519 AAAA2 two", Fingerprint: "SHA256:two", Created: at(2)},
+		{ID: "sk1", UserID: "u1", PublicKey: "ssh-ed25519 AAAA1 one", Fingerprint: "SHA256:one", Created: at(1)},
+		{ID: "sk3", UserID: "u3", PublicKey: "ssh-ed25519 AAAA1 one", Fingerprint: "SHA256:one", Created: at(1)},
+	}
+	b.write(t, func(tx store.Tx) error {
+		for i := range keys {
+			if err := tx.CreateSSHKey(&keys[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	equal(t, "ListSSHKeys(u1)", get(t, b, func(tx store.Tx) ([]core.SSHKey, error) { return tx.ListSSHKeys("u1") }),
+		[]core.SSHKey{keys[1], keys[0]})
+	// The same key twice for one user is a conflict (another user may have it); a key of an
+	// unknown user is invalid.
+	b.writeCode(t, core.Conflict, func(tx store.Tx) error {
+		return tx.CreateSSHKey(&core.SSHKey{ID: "sk4", UserID: "u1", PublicKey: "x", Fingerprint: "SHA256:one", Created: at(3)})
+	})
+	b.writeCode(t, core.Invalid, func(tx store.Tx) error {
+		return tx.CreateSSHKey(&core.SSHKey{ID: "sk5", UserID: "nobody", PublicKey: "x", Fingerprint: "SHA256:x", Created: at(3)})
+	})
+	// Deleting is per user: another user's key id is not found.
+	b.writeCode(t, core.NotFound, func(tx store.Tx) error { return tx.DeleteSSHKey("u1", "sk3") })
+	b.write(t, func(tx store.Tx) error { return tx.DeleteSSHKey("u1", "sk2") })
+	b.writeCode(t, core.NotFound, func(tx store.Tx) error { return tx.DeleteSSHKey("u1", "sk2") })
+	equal(t, "ListSSHKeys(u1) after delete", get(t, b, func(tx store.Tx) ([]core.SSHKey, error) { return tx.ListSSHKeys("u1") }),
+		[]core.SSHKey{keys[1]})
+	equal(t, "ListSSHKeys(u3)", get(t, b, func(tx store.Tx) ([]core.SSHKey, error) { return tx.ListSSHKeys("u3") }),
+		[]core.SSHKey{keys[2]})
+}

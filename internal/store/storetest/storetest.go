@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users", testUsers},
 		{"APIKeys", testAPIKeys},
 		{"AccessTokens", testAccessTokens},
+		{"SSHKeys", testSSHKeys},
 		{"Audit", testAudit},
 		{"AuthGeneration", testAuthGeneration},
 		{"Templates", testTemplates},
