@@ -112,7 +112,7 @@ mv "$home/.ssh/authorized_keys.new" "$home/.ssh/authorized_keys"
 `, LoginUser, base64.StdEncoding.EncodeToString([]byte(keys.String())))
 }
 
-// scriptWrapper runs the startup script (as root, with its own #! line or sh) and records
+// scriptWrapper runs the startup script (as root, through its #! interpreter or sh) and records
 // its exit status and time in StatusFile, where Hangar reads it through the guest agent; it
 // exits with the script's status, so cloud-init reports a failure too. The script is carried
 // in base64, so any bytes survive the MIME part.
@@ -129,12 +129,13 @@ func (s Seed) scriptWrapper() string {
 mkdir -p /run/hangar
 base64 -d > /run/hangar/startup-script <<'HANGAR_SCRIPT_END'
 %[2]sHANGAR_SCRIPT_END
-chmod 0700 /run/hangar/startup-script
+# Run through its #! interpreter (/run may be mounted noexec), or sh without one.
+interp=sh
 if [ "$(head -c 2 /run/hangar/startup-script)" = '#!' ]; then
-  /run/hangar/startup-script </dev/null
-else
-  sh /run/hangar/startup-script </dev/null
+  interp=$(head -n 1 /run/hangar/startup-script | cut -c3-)
 fi
+# $interp is split into the interpreter and its optional argument, as the kernel does.
+$interp /run/hangar/startup-script </dev/null
 rc=$?
 echo "rc=$rc time=$(date +%%s)" > %[1]s.tmp
 mv %[1]s.tmp %[1]s

@@ -3,6 +3,7 @@ package cidata_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -58,7 +59,7 @@ func parts(t *testing.T, userData string) (types, bodies map[string]string) {
 	r := multipart.NewReader(msg.Body, params["boundary"])
 	for {
 		p, err := r.NextPart()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return types, bodies
 		}
 		if err != nil {
@@ -116,6 +117,7 @@ func TestScriptWrapper(t *testing.T) {
 	}{
 		{"#!/bin/sh\necho \"$0 ran\" > out; exit 3\n", 3},
 		{"echo 'no shebang, quotes \"ok\"' > out\n", 0},
+		{"#!/usr/bin/env sh\necho \"env $0\" > out\n", 0},
 	} {
 		dir := t.TempDir()
 		_, bodies := parts(t, cidata.Seed{MachineID: "ps1", Hostname: "h", Script: tc.script}.Files()["user-data"])

@@ -4,8 +4,10 @@
 // A seed holds, in cloud-init's documented formats:
 //
 //   - meta-data: instance-id (the machine id) and local-hostname;
+//
 //   - network-config, version 2: the interface with the machine's MAC, renamed eth0, gets
 //     the private address and a default route (no DHCP);
+//
 //   - user-data, a MIME multi-part message: a #cloud-config part (hostname, the login user
 //     "paperspace" with passwordless sudo and the SSH keys of the machine's assigned user, no
 //     password logins), a text/x-shellscript-per-boot part that rewrites the login user's
@@ -15,10 +17,11 @@
 //     the first boot only) for runOnce true. That part is a small wrapper carrying the script
 //     in base64; it runs the script as root and writes "rc=N time=UNIX" to StatusFile, which
 //     the qemu driver reads through the guest agent;
+//
 //   - hangar.env, shell KEY=VALUE lines for guests without cloud-init (the test template):
 //
-//	HANGAR_MACHINE_ID, HANGAR_HOSTNAME, HANGAR_IP (CIDR, e.g. 10.64.0.5/24), HANGAR_GATEWAY,
-//	HANGAR_SCRIPT_RUN_ONCE (0 or 1), HANGAR_USER
+//     HANGAR_MACHINE_ID, HANGAR_HOSTNAME, HANGAR_IP (CIDR, e.g. 10.64.0.5/24), HANGAR_GATEWAY,
+//     HANGAR_SCRIPT_RUN_ONCE (0 or 1), HANGAR_USER
 //
 // cloud-init ignores files it does not know, so one seed serves both kinds of guest.
 package cidata

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -117,7 +118,7 @@ func TestImageHoldsOnlyDebian(t *testing.T) {
 	out, err := exec.CommandContext(ctx, "grep", "-rilI", "--no-messages", "hangar", tree).Output()
 	if err == nil || len(out) > 0 {
 		t.Errorf("files mentioning Hangar:\n%s", out)
-	} else if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+	} else if ee := (*exec.ExitError)(nil); !errors.As(err, &ee) || ee.ExitCode() != 1 {
 		t.Errorf("grep: %v", err)
 	}
 }
@@ -199,7 +200,7 @@ func run(t *testing.T, ctx context.Context, name string, args ...string) string 
 	out, err := exec.CommandContext(ctx, name, args...).Output()
 	if err != nil {
 		stderr := ""
-		if ee, ok := err.(*exec.ExitError); ok {
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 			stderr = string(ee.Stderr)
 		}
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr)

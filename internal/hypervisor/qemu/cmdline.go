@@ -36,7 +36,16 @@ type Spec struct {
 	// GPUs are PCI addresses passed through with VFIO (e.g. 0000:65:00.0).
 	GPUs []string
 	Name string // shown by ps and in QEMU's messages
+	// Firmware is the UEFI firmware (OVMF code, read-only pflash) an image boots with, and
+	// FirmwareVars the machine's own copy of its variable store; "" boots with SeaBIOS.
+	Firmware, FirmwareVars string
+	// GuestAgent is the Unix socket QEMU serves for the guest agent's virtio-serial port
+	// (org.qemu.guest_agent.0); "" for none.
+	GuestAgent string
 }
+
+// GuestAgentPort is the virtio-serial port name qemu-guest-agent opens in the guest.
+const GuestAgentPort = "org.qemu.guest_agent.0"
 
 // Args returns the arguments of qemu-system-x86_64 for s (without the program name).
 func Args(s Spec) []string {
@@ -50,6 +59,10 @@ func Args(s Spec) []string {
 		"-M", machine, "-accel", string(s.Accel)}
 	if s.Accel == AccelKVM {
 		a = append(a, "-cpu", "host")
+	}
+	if s.Firmware != "" && s.Kernel == "" {
+		a = append(a, "-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+optEscape(s.Firmware),
+			"-drive", "if=pflash,format=raw,unit=1,file="+optEscape(s.FirmwareVars))
 	}
 	a = append(a, "-smp", strconv.Itoa(max(s.CPUs, 1)), "-m", strconv.Itoa(max(s.RAMMB, 64)))
 	if s.Kernel != "" {
@@ -74,6 +87,11 @@ func Args(s Spec) []string {
 	}
 	for i, g := range s.GPUs {
 		a = append(a, "-device", fmt.Sprintf("vfio-pci,host=%s,id=gpu%d", g, i))
+	}
+	if s.GuestAgent != "" {
+		a = append(a, "-chardev", "socket,id=qga0,path="+optEscape(s.GuestAgent)+",server=on,wait=off",
+			"-device", dev("serial")+",id=vser0",
+			"-device", "virtserialport,bus=vser0.0,chardev=qga0,name="+GuestAgentPort)
 	}
 	a = append(a,
 		"-chardev", "file,id=serial0,path="+optEscape(s.Serial)+",append=on",

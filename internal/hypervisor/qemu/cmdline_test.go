@@ -39,6 +39,33 @@ func TestArgs(t *testing.T) {
 			want(t, opt(a, "-smp"), "2")
 			want(t, opt(a, "-m"), "512")
 		}},
+		{"UEFI image boot with a guest agent", func(s Spec) Spec {
+			s.Firmware, s.FirmwareVars, s.GuestAgent = "/fw/OVMF_CODE_4M.fd", "/v/efivars.fd", "/v/qga.sock"
+			return s
+		}, func(t *testing.T, a []string) {
+			want(t, opt(a, "-M"), "q35")
+			want(t, opt(a, "-drive"), "if=pflash,format=raw,unit=0,readonly=on,file=/fw/OVMF_CODE_4M.fd",
+				"if=pflash,format=raw,unit=1,file=/v/efivars.fd",
+				"if=none,id=disk0,file=/v/disk.qcow2,format=qcow2,cache=writeback,discard=unmap",
+				"if=none,id=seed,file=/v/seed.iso,format=raw,readonly=on")
+			want(t, opt(a, "-device"), "virtio-blk-pci,drive=disk0", "virtio-blk-pci,drive=seed",
+				"virtio-serial-pci,id=vser0", "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0")
+			if c := opt(a, "-chardev"); len(c) != 2 || !slices.Contains(c, "socket,id=qga0,path=/v/qga.sock,server=on,wait=off") {
+				t.Errorf("chardevs %q, want the serial log and the agent's socket", c)
+			}
+		}},
+		{"direct boot ignores the firmware", func(s Spec) Spec {
+			s.Kernel, s.Microvm, s.Firmware, s.GuestAgent = "/k/vmlinux", true, "/fw/OVMF_CODE_4M.fd", "/v/qga.sock"
+			return s
+		}, func(t *testing.T, a []string) {
+			for _, d := range opt(a, "-drive") {
+				if strings.Contains(d, "pflash") {
+					t.Errorf("direct boot with firmware: %s", d)
+				}
+			}
+			want(t, opt(a, "-device"), "virtio-blk-device,drive=disk0", "virtio-blk-device,drive=seed",
+				"virtio-serial-device,id=vser0", "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0")
+		}},
 		{"q35 image boot under KVM", func(s Spec) Spec { s.Accel = AccelKVM; return s }, func(t *testing.T, a []string) {
 			want(t, opt(a, "-M"), "q35")
 			want(t, opt(a, "-accel"), "kvm")
@@ -73,7 +100,9 @@ func TestArgs(t *testing.T) {
 				t.Errorf("args contain -no-reboot or -daemonize: %v", a)
 			}
 			want(t, opt(a, "-qmp"), "unix:/v/qmp.sock,server=on,wait=off")
-			want(t, opt(a, "-chardev"), "file,id=serial0,path=/v/serial.log,append=on")
+			if c := opt(a, "-chardev"); !slices.Contains(c, "file,id=serial0,path=/v/serial.log,append=on") {
+				t.Errorf("chardevs %q, want the serial log", c)
+			}
 			want(t, opt(a, "-serial"), "chardev:serial0")
 			want(t, opt(a, "-pidfile"), "/v/qemu.pid")
 			want(t, opt(a, "-name"), "hangar-ps1")

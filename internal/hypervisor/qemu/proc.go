@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +23,51 @@ func (d vmDir) qmp() string             { return d.path("qmp.sock") }
 func (d vmDir) serial() string          { return d.path("serial.log") }
 func (d vmDir) pidfile() string         { return d.path("qemu.pid") }
 func (d vmDir) stderr() string          { return d.path("qemu.log") }
+func (d vmDir) qga() string             { return d.path("qga.sock") }
+func (d vmDir) efivars() string         { return d.path("efivars.fd") }
+
+// serialTail returns the last n non-empty lines of the serial log, without terminal escapes.
+func (d vmDir) serialTail(n int) []string {
+	f, err := os.Open(d.serial())
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	const window = 16 << 10
+	if st, err := f.Stat(); err == nil && st.Size() > window {
+		_, _ = f.Seek(st.Size()-window, 0)
+	}
+	b, _ := io.ReadAll(f)
+	b = ansiEscape.ReplaceAll(b, nil)
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSpace(strings.Map(func(r rune) rune {
+			if r < 0x20 || r == 0x7f {
+				return -1
+			}
+			return r
+		}, l))
+		if l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines[max(0, len(lines)-n):]
+}
+
+var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;?]*[a-zA-Z]`)
+
+// copyFile copies src to dst (created 0600) atomically.
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	tmp := dst + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
+}
 
 // readMark returns the content of a small bookkeeping file ("" if absent).
 func (d vmDir) readMark(name string) string {

@@ -7,9 +7,20 @@
 // runs detached in its own session, so stopping or killing hangar leaves VMs running; the
 // next driver finds them again through their pidfiles and QMP sockets.
 //
-// States are honest: provisioning ends when the disk and seed exist, starting when the guest
-// prints HANGAR-KERNEL-UP on its serial console, serviceready when it prints HANGAR-READY
-// (network configured, startup script done: HANGAR-SCRIPT-RAN rc=N). Stop is an ACPI
+// States are honest: provisioning ends when the disk and seed exist; starting ends when the
+// guest is up, serviceready when it has finished its boot-time configuration, each learnt
+// from what any guest gives without being made for Hangar:
+//
+//   - a stock cloud image (any image with cloud-init and qemu-guest-agent, which Debian's and
+//     Ubuntu's cloud images have): starting ends when the guest agent answers guest-ping on
+//     its virtio-serial port; serviceready when /run/cloud-init/result.json exists (cloud-init
+//     writes it when its final stage is done on this boot, after the startup script), read
+//     through the agent's guest-file-* commands, as is the script's exit status and time from
+//     cidata.StatusFile, written by the seed's script wrapper;
+//   - Hangar's busybox test template: HANGAR-KERNEL-UP, HANGAR-SCRIPT-RAN rc=N and
+//     HANGAR-READY on its serial console.
+//
+// Image templates boot through UEFI firmware (OVMF) when it is installed. Stop is an ACPI
 // power-down, then QMP quit, then SIGKILL; restart is a real reset.
 package qemu
 
@@ -33,6 +44,7 @@ import (
 	"hangar/internal/cidata"
 	"hangar/internal/core"
 	"hangar/internal/hypervisor"
+	"hangar/internal/hypervisor/qemu/qga"
 	"hangar/internal/hypervisor/qemu/qmp"
 )
 
@@ -59,7 +71,21 @@ type Config struct {
 	// StopTimeout is how long an ACPI power-down may take before QMP quit. Defaults depend on
 	// the accelerator (TCG is about ten times slower).
 	BootTimeout, ReadyTimeout, StopTimeout time.Duration
+	// ImageBootTimeout and ImageReadyTimeout replace BootTimeout and ReadyTimeout for image
+	// templates, which boot a whole distribution through firmware (systemd, cloud-init):
+	// by default 90 s and 120 s under KVM, five times that under TCG.
+	ImageBootTimeout, ImageReadyTimeout time.Duration
+	// Firmware is the UEFI firmware image templates boot with and FirmwareVars the variable
+	// store copied for each machine; by default Debian's ovmf (OVMF_CODE_4M.fd and
+	// OVMF_VARS_4M.fd) when installed. "none" boots them with SeaBIOS.
+	Firmware, FirmwareVars string
 }
+
+// Debian's ovmf package.
+const (
+	defaultFirmware     = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+	defaultFirmwareVars = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+)
 
 // Networker attaches machines to their networks.
 type Networker interface {
@@ -143,6 +169,28 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.StopTimeout <= 0 {
 		cfg.StopTimeout = 10 * time.Second * slow
 	}
+	imageSlow := time.Duration(1)
+	if cfg.Accel == AccelTCG {
+		imageSlow = 5
+	}
+	if cfg.ImageBootTimeout <= 0 {
+		cfg.ImageBootTimeout = 90 * time.Second * imageSlow
+	}
+	if cfg.ImageReadyTimeout <= 0 {
+		cfg.ImageReadyTimeout = 120 * time.Second * imageSlow
+	}
+	switch cfg.Firmware {
+	case "none":
+		cfg.Firmware, cfg.FirmwareVars = "", ""
+	case "":
+		if fileExists(defaultFirmware) && fileExists(defaultFirmwareVars) {
+			cfg.Firmware, cfg.FirmwareVars = defaultFirmware, defaultFirmwareVars
+		}
+	default:
+		if !fileExists(cfg.Firmware) || !fileExists(cfg.FirmwareVars) {
+			return nil, fmt.Errorf("qemu: firmware %s or its variable store %q not found", cfg.Firmware, cfg.FirmwareVars)
+		}
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -152,8 +200,21 @@ func New(cfg Config) (*Driver, error) {
 	return &Driver{cfg: cfg, log: cfg.Logger}, nil
 }
 
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
+
 // Name implements hypervisor.Driver.
 func (d *Driver) Name() string { return "qemu" }
+
+// timeouts returns the boot and ready timeouts of template t's machines.
+func (d *Driver) timeouts(t core.Template) (boot, ready time.Duration) {
+	if t.Image != "" {
+		return d.cfg.ImageBootTimeout, d.cfg.ImageReadyTimeout
+	}
+	return d.cfg.BootTimeout, d.cfg.ReadyTimeout
+}
 
 // Accel returns the accelerator VMs run with.
 func (d *Driver) Accel() Accel { return d.cfg.Accel }
@@ -315,7 +376,7 @@ func (d *Driver) facts(ctx context.Context, vd vmDir, m core.Machine, t core.Tem
 // writeSeed writes the machine's seed as it must be for this boot.
 func (d *Driver) writeSeed(ctx context.Context, vd vmDir, req hypervisor.Request) error {
 	m := req.Machine
-	s := cidata.Seed{MachineID: m.ID, Hostname: Hostname(m.Name, m.ID), User: req.UserEmail}
+	s := cidata.Seed{MachineID: m.ID, Hostname: Hostname(m.Name, m.ID), User: req.UserEmail, SSHKeys: req.SSHKeys}
 	if req.Script != nil {
 		s.Script, s.RunOnce = req.Script.Text, req.Script.RunOnce
 	}
@@ -356,35 +417,137 @@ func (d *Driver) boot(ctx context.Context, req hypervisor.Request, restart bool)
 		if err := vd.writeMark("boot", strconv.FormatInt(vd.logSize(), 10)); err != nil {
 			return hypervisor.Result{}, err
 		}
-		if err := d.qmpDo(ctx, vd, "system_reset"); err != nil {
+		// A guest with an agent reboots cleanly (its page cache reaches the disk); the
+		// new boot is the one with another boot id. Others get a hard reset.
+		how := "reset"
+		if id, ok := d.agentBootID(ctx, vd); ok && d.bootTemplate(vd, req.Template).Image != "" {
+			if err := vd.writeMark("bootid", id); err != nil {
+				return hypervisor.Result{}, err
+			}
+			if err := d.agentReboot(ctx, vd); err != nil {
+				return hypervisor.Result{}, err
+			}
+			how = "guest reboot"
+		} else if err := d.qmpDo(ctx, vd, "system_reset"); err != nil {
 			return hypervisor.Result{}, err
 		}
 		if err := vd.writeMark("reset", op); err != nil {
 			return hypervisor.Result{}, err
 		}
-		d.log.Info("qemu: reset", "machine", req.Machine.ID)
+		d.log.Info("qemu: restart", "machine", req.Machine.ID, "how", how)
 	}
 	seen, err := d.seen(vd, "HANGAR-KERNEL-UP")
 	if err != nil {
 		return hypervisor.Result{}, err
 	}
+	t := d.bootTemplate(vd, req.Template)
+	// Only images run a guest agent: direct-boot templates report on the console alone.
 	if seen {
 		return hypervisor.Result{Done: true}, nil
 	}
-	if req.Now.Sub(req.Since) > d.cfg.BootTimeout {
+	if t.Image != "" {
+		if id, ok := d.agentBootID(ctx, vd); ok && id != vd.readMark("bootid") {
+			return hypervisor.Result{Done: true}, nil
+		}
+	}
+	if timeout, _ := d.timeouts(t); req.Now.Sub(req.Since) > timeout {
 		d.kill(ctx, vd)
-		return hypervisor.Result{}, d.failBoot(vd, fmt.Sprintf("the guest did not boot within %s", d.cfg.BootTimeout))
+		return hypervisor.Result{}, d.failBoot(vd, fmt.Sprintf("the guest did not boot within %s", timeout))
 	}
 	return hypervisor.Result{RetryAfter: poll}, nil
 }
 
-// failBoot returns the permanent error of a failed boot with the end of QEMU's own output.
+// bootTemplate is what the machine boots: its template, or what the template was when the
+// machine was provisioned if it has since been deleted.
+func (d *Driver) bootTemplate(vd vmDir, t core.Template) core.Template {
+	if t.Image == "" && t.Kernel == "" {
+		if mark := vd.readMark("template"); mark != "" {
+			_ = json.Unmarshal([]byte(mark), &t)
+		}
+	}
+	return t
+}
+
+// agentTimeout bounds one conversation with a guest agent; a guest whose agent does not run
+// yet costs the engine this long per look.
+const agentTimeout = 2 * time.Second
+
+// agentBootID asks the guest agent for the guest kernel's boot id (a new one every boot);
+// ok is false while no agent answers.
+func (d *Driver) agentBootID(ctx context.Context, vd vmDir) (id string, ok bool) {
+	ctx, cancel := context.WithTimeout(ctx, agentTimeout)
+	defer cancel()
+	c, err := qga.Dial(ctx, vd.qga())
+	if err != nil {
+		return "", false
+	}
+	defer c.Close()
+	if c.Ping(ctx) != nil {
+		return "", false
+	}
+	b, err := c.ReadFile(ctx, "/proc/sys/kernel/random/boot_id", 64)
+	if err != nil {
+		return "", false
+	}
+	return strings.TrimSpace(string(b)), true
+}
+
+// agentReboot asks the guest agent to reboot the guest cleanly.
+func (d *Driver) agentReboot(ctx context.Context, vd vmDir) error {
+	ctx, cancel := context.WithTimeout(ctx, agentTimeout)
+	defer cancel()
+	c, err := qga.Dial(ctx, vd.qga())
+	if err != nil {
+		return fmt.Errorf("guest agent: %w", err)
+	}
+	defer c.Close()
+	return c.Shutdown(ctx, "reboot")
+}
+
+// cloudInitDone asks the guest agent whether cloud-init has finished on this boot (its
+// result.json, under /run, exists) and returns the startup script's status file ("" when
+// the script did not run on this boot). ok is false while cloud-init runs or the agent does
+// not answer.
+func (d *Driver) cloudInitDone(ctx context.Context, vd vmDir) (result, status string, ok bool) {
+	ctx, cancel := context.WithTimeout(ctx, agentTimeout)
+	defer cancel()
+	c, err := qga.Dial(ctx, vd.qga())
+	if err != nil {
+		return "", "", false
+	}
+	defer c.Close()
+	res, err := c.ReadFile(ctx, "/run/cloud-init/result.json", 64<<10)
+	if err != nil {
+		return "", "", false
+	}
+	st, err := c.ReadFile(ctx, cidata.StatusFile, 4<<10)
+	if err != nil && !errors.Is(err, qga.ErrNotFound) {
+		return "", "", false
+	}
+	return string(res), string(st), true
+}
+
+// parseScriptStatus reads "rc=N time=UNIX" (cidata.StatusFile).
+func parseScriptStatus(s string) (rc int, at time.Time, ok bool) {
+	var sec int64
+	if _, err := fmt.Sscanf(strings.TrimSpace(s), "rc=%d time=%d", &rc, &sec); err != nil {
+		return 0, time.Time{}, false
+	}
+	return rc, time.Unix(sec, 0).UTC(), true
+}
+
+// failBoot returns the permanent error of a failed boot with the end of QEMU's own output
+// and the last lines of the guest's serial console (also logged).
 func (d *Driver) failBoot(vd vmDir, msg string) error {
 	if b, err := os.ReadFile(vd.stderr()); err == nil {
 		if s := strings.TrimSpace(string(b)); s != "" {
 			lines := strings.Split(s, "\n")
 			msg += ": " + strings.Join(lines[max(0, len(lines)-3):], " / ")
 		}
+	}
+	if tail := vd.serialTail(5); len(tail) > 0 {
+		d.log.Warn("qemu: failed boot", "dir", string(vd), "err", msg, "serial", strings.Join(tail, "\n"))
+		msg += "; last console lines: " + strings.Join(tail, " / ")
 	}
 	return hypervisor.Permanentf("%s", msg)
 }
@@ -408,12 +571,7 @@ func (d *Driver) launch(ctx context.Context, vd vmDir, req hypervisor.Request) e
 	if _, err := os.Stat(vd.disk()); err != nil {
 		return hypervisor.Permanentf("the machine's disk is missing: %v", err)
 	}
-	t := req.Template
-	if t.Image == "" && t.Kernel == "" { // the template was deleted: boot what it was
-		if mark := vd.readMark("template"); mark != "" {
-			_ = json.Unmarshal([]byte(mark), &t)
-		}
-	}
+	t := d.bootTemplate(vd, req.Template)
 	var plug Plug
 	if d.cfg.Net != nil {
 		p, err := d.cfg.Net.Plug(ctx, m, req.Network)
@@ -436,13 +594,23 @@ func (d *Driver) launch(ctx context.Context, vd vmDir, req hypervisor.Request) e
 	cpus, ramMB := d.sizing(m.MachineType)
 	spec := Spec{Accel: d.cfg.Accel, CPUs: cpus, RAMMB: ramMB, Disk: vd.disk(), Seed: vd.seed(),
 		QMP: vd.qmp(), Serial: vd.serial(), Pidfile: vd.pidfile(), Tap: plug.Tap, MAC: plug.MAC, GPUs: gpus,
-		Name: "hangar-" + m.ID}
+		Name: "hangar-" + m.ID, GuestAgent: vd.qga()}
+	if t.Image != "" && d.cfg.Firmware != "" {
+		// The variable store is the machine's (boot entries the guest writes persist).
+		if _, err := os.Stat(vd.efivars()); errors.Is(err, os.ErrNotExist) {
+			if err := copyFile(d.cfg.FirmwareVars, vd.efivars()); err != nil {
+				return fmt.Errorf("firmware variables: %w", err)
+			}
+		}
+		spec.Firmware, spec.FirmwareVars = d.cfg.Firmware, vd.efivars()
+	}
 	if t.Image == "" {
 		spec.Kernel, spec.Initrd = t.Kernel, t.Initrd
 		spec.Microvm = len(gpus) == 0 && isELF(t.Kernel)
 		spec.Append = KernelAppend(d.cfg.Accel, spec.Microvm)
 	}
 	_ = os.Remove(vd.qmp())
+	_ = os.Remove(vd.qga())
 	_ = os.Remove(vd.pidfile())
 	if err := vd.writeMark("boot", strconv.FormatInt(vd.logSize(), 10)); err != nil {
 		return err
@@ -530,14 +698,29 @@ func (d *Driver) waitReady(ctx context.Context, req hypervisor.Request) (hypervi
 	if err != nil {
 		return hypervisor.Result{}, err
 	}
-	if slices.Contains(ms, "HANGAR-READY") {
-		res := hypervisor.Result{Done: true}
+	res := hypervisor.Result{Done: true}
+	ready := slices.Contains(ms, "HANGAR-READY") // the test template
+	if ready {
 		for _, mk := range ms {
-			if strings.HasPrefix(mk, "HANGAR-SCRIPT-RAN") {
+			if rc, ok := strings.CutPrefix(mk, "HANGAR-SCRIPT-RAN rc="); ok {
 				now := req.Now
 				res.Facts.ScriptRan = &now
+				d.scriptExit(req.Machine, rc)
 			}
 		}
+	} else if d.bootTemplate(vd, req.Template).Image != "" {
+		var result, status string
+		if result, status, ready = d.cloudInitDone(ctx, vd); ready {
+			if !strings.Contains(result, `"errors": []`) {
+				d.log.Warn("qemu: cloud-init reported errors", "machine", req.Machine.ID, "result", result)
+			}
+			if rc, at, ok := parseScriptStatus(status); ok {
+				res.Facts.ScriptRan = &at
+				d.scriptExit(req.Machine, strconv.Itoa(rc))
+			}
+		}
+	}
+	if ready {
 		if info, err := d.imageInfo(ctx, vd.disk()); err == nil {
 			res.Facts.StorageUsed = &info.ActualSize
 		}
@@ -546,12 +729,23 @@ func (d *Driver) waitReady(ctx context.Context, req hypervisor.Request) (hypervi
 	if vd.pid() == 0 {
 		return hypervisor.Result{}, d.failBoot(vd, "the virtual machine exited before it was ready")
 	}
-	if req.Now.Sub(req.Since) > d.cfg.ReadyTimeout {
+	if _, timeout := d.timeouts(d.bootTemplate(vd, req.Template)); req.Now.Sub(req.Since) > timeout {
 		d.kill(ctx, vd)
-		return hypervisor.Result{}, d.failBoot(vd, fmt.Sprintf("the guest did not report ready within %s", d.cfg.ReadyTimeout))
+		return hypervisor.Result{}, d.failBoot(vd, fmt.Sprintf("the guest did not report ready within %s", timeout))
 	}
 	return hypervisor.Result{RetryAfter: poll}, nil
 }
+
+// scriptExit records the startup script's exit status of this boot in the machine's
+// directory (script-exit) and the log.
+func (d *Driver) scriptExit(m core.Machine, rc string) {
+	d.log.Info("qemu: startup script ran", "machine", m.ID, "exit", rc)
+	_ = d.dir(m).writeMark("script-exit", rc)
+}
+
+// ScriptExit returns the exit status of the machine's startup script on its latest boot
+// that ran it ("" if none did).
+func (d *Driver) ScriptExit(m core.Machine) string { return d.dir(m).readMark("script-exit") }
 
 // stop powers the VM down through ACPI, then quits it over QMP, then kills it.
 func (d *Driver) stop(ctx context.Context, req hypervisor.Request) (hypervisor.Result, error) {

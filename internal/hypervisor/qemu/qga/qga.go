@@ -133,6 +133,20 @@ func (c *Client) Execute(ctx context.Context, command string, args, out any) err
 	return nil
 }
 
+// Shutdown runs guest-shutdown with mode "powerdown", "halt" or "reboot". The agent answers
+// nothing when it succeeds (the guest goes down), so only the command is sent.
+func (c *Client) Shutdown(ctx context.Context, mode string) error {
+	if err := c.deadline(ctx); err != nil {
+		return err
+	}
+	req, err := json.Marshal(map[string]any{"execute": "guest-shutdown", "arguments": map[string]any{"mode": mode}})
+	if err != nil {
+		return err
+	}
+	_, err = c.conn.Write(append(req, '\n'))
+	return err
+}
+
 // Ping runs guest-ping.
 func (c *Client) Ping(ctx context.Context) error { return c.Execute(ctx, "guest-ping", nil, nil) }
 

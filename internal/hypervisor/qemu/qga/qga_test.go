@@ -42,7 +42,7 @@ func fakeAgent(t *testing.T, files map[string]string) string {
 				Execute   string         `json:"execute"`
 				Arguments map[string]any `json:"arguments"`
 			}
-			if err := json.Unmarshal([]byte(strings.TrimLeft(line, "\xff")), &req); err != nil {
+			if err := json.Unmarshal([]byte(strings.TrimLeft(line, string([]byte{0xff}))), &req); err != nil {
 				_, _ = conn.Write([]byte(`{"error":{"class":"GenericError","desc":"bad json"}}` + "\n"))
 				continue
 			}
