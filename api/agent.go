@@ -91,6 +91,9 @@ type AgentOp struct {
 	Script     *AgentScript  `json:"script,omitempty"`
 	Network    *AgentNetwork `json:"network,omitempty"`
 	UserEmail  string        `json:"userEmail,omitempty"`
+	// SSHKeys are the assigned user's OpenSSH public keys, which the guest authorizes for its
+	// login user.
+	SSHKeys []string `json:"sshKeys,omitempty"`
 }
 
 // AgentMachine is what a driver needs of a machine.

@@ -28,7 +28,7 @@ func OpID(kind string, m core.Machine, snapshotID string) string {
 func Encode(id, kind string, req hypervisor.Request, snapshotID string) api.AgentOp {
 	m, t := req.Machine, req.Template
 	op := api.AgentOp{ID: id, Kind: kind, Attempt: req.Attempt, Since: fmtTime(req.Since), SnapshotID: snapshotID,
-		UserEmail: req.UserEmail,
+		UserEmail: req.UserEmail, SSHKeys: req.SSHKeys,
 		Machine: api.AgentMachine{ID: m.ID, Name: m.Name, State: string(m.State), MachineType: m.MachineType,
 			Region: m.Region, TemplateID: m.TemplateID, SizeGB: m.SizeGB, CPUs: m.CPUs, RAM: m.RAM, GPU: m.GPU,
 			AgentType: m.AgentType, NetworkID: m.NetworkID, PrivateIP: m.PrivateIP, PublicIP: m.PublicIP, Booted: m.Booted},
@@ -47,7 +47,7 @@ func Encode(id, kind string, req hypervisor.Request, snapshotID string) api.Agen
 func Decode(op api.AgentOp, now time.Time) hypervisor.Request {
 	w, t := op.Machine, op.Template
 	since, _ := time.Parse(time.RFC3339Nano, op.Since)
-	req := hypervisor.Request{Attempt: op.Attempt, Since: since, Now: now, UserEmail: op.UserEmail,
+	req := hypervisor.Request{Attempt: op.Attempt, Since: since, Now: now, UserEmail: op.UserEmail, SSHKeys: op.SSHKeys,
 		Machine: core.Machine{ID: w.ID, Name: w.Name, State: core.State(w.State), MachineType: w.MachineType,
 			Region: w.Region, TemplateID: w.TemplateID, SizeGB: w.SizeGB, CPUs: w.CPUs, RAM: w.RAM, GPU: w.GPU,
 			AgentType: w.AgentType, NetworkID: w.NetworkID, PrivateIP: w.PrivateIP, PublicIP: w.PublicIP,
