@@ -68,22 +68,7 @@ func TestAgentsControlPlaneCrash(t *testing.T) {
 	time.Sleep(time.Second) // the agents finish steps and retry their syncs meanwhile
 	cp = agentCP(t, data, addr)
 	ts = cp.ts(ts.Key)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		all = nil
-		ts.do(t, admin, "GET", "/machines/getMachines", nil, &all)
-		settled := len(all) == n
-		for _, m := range all {
-			settled = settled && (m["state"] == "ready" || m["state"] == "off")
-		}
-		if settled {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("machines did not converge after the restart: %v", states(all))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitSettled(t, ts, admin, n)
 	powered := 0
 	for _, id := range ids {
 		state, count, evs := eventsOf(t, ts, admin, id)

@@ -185,22 +185,7 @@ func TestCrashRecovery(t *testing.T) {
 
 	p = startProc(t, data, flags...)
 	ts = p.ts(opKey)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		all = nil
-		ts.do(t, admin, "GET", "/machines/getMachines", nil, &all)
-		settled := len(all) == n
-		for _, m := range all {
-			settled = settled && (m["state"] == "ready" || m["state"] == "off")
-		}
-		if settled {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("machines did not converge after restart: %v", states(all))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitSettled(t, ts, admin, n)
 	powered := 0
 	for i, id := range ids {
 		var m struct {
@@ -247,6 +232,28 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	if used != powered {
 		t.Errorf("hosts count %d C5 slots in use, %d machines are powered on", used, powered)
+	}
+}
+
+// waitSettled waits up to a minute for the team of admin to have exactly n machines, each
+// ready or off, and fails the test with their states otherwise.
+func waitSettled(t *testing.T, ts *testServer, admin string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var all []map[string]any
+		ts.do(t, admin, "GET", "/machines/getMachines", nil, &all)
+		settled := len(all) == n
+		for _, m := range all {
+			settled = settled && (m["state"] == "ready" || m["state"] == "off")
+		}
+		if settled {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("machines did not converge after the restart: %v", states(all))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
